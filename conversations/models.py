@@ -1,0 +1,103 @@
+"""A conversation is one row with a channel and a status (with the bot, with a person,
+closed); messages belong to it. Every channel translates to and from this model."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from iad.db import Base
+
+CHANNELS = ("web", "whatsapp", "voice")
+
+
+class Status:
+    BOT = "bot"  # the assistant answers
+    STAFF = "staff"  # a loket employee has taken over; the bot is paused
+    CLOSED = "closed"
+
+
+class Sender:
+    RESIDENT = "resident"
+    BOT = "bot"
+    STAFF = "staff"
+    SYSTEM = "system"  # the front door itself: crisis numbers, "assistant unavailable"
+
+
+class BotDelivery:
+    """For resident messages: did the bot get it? `pending` messages are kept, shown to staff,
+    and never silently dropped."""
+
+    DELIVERED = "delivered"
+    PENDING = "pending"
+    NOT_FOR_BOT = "not_for_bot"  # the conversation was with staff
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back; everything we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def new_conversation_id() -> str:
+    # Unguessable: for the web channel the id is the resident's only key to the conversation.
+    return uuid.uuid4().hex
+
+
+class Conversation(Base):
+    __tablename__ = "conversation"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_conversation_id)
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=Status.BOT)
+    gemeente: Mapped[str | None] = mapped_column(String(80))
+    # Phone numbers (WhatsApp, voice) are stored encrypted; the hash finds the conversation again.
+    resident_address_encrypted: Mapped[str | None] = mapped_column(Text)
+    resident_address_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    language: Mapped[str] = mapped_column(String(8), default="nl")
+    # levensgebied code -> the resident's own words for it, as heard so far.
+    levensgebieden: Mapped[dict] = mapped_column(JSON, default=dict)
+    crisis: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    last_resident_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    messages: Mapped[list["Message"]] = relationship(
+        back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
+    )
+
+
+class Message(Base):
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("conversation_id", "external_id", name="uq_message_external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"), index=True)
+    sender: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    # Choices offered with a reply: [{"title": ..., "payload": ...}]
+    buttons: Mapped[list | None] = mapped_column(JSON)
+    # Channel's own id (Twilio MessageSid, the widget's client id): a repeated delivery is answered once.
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    # For replies: the resident message they answer.
+    in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    bot_delivery: Mapped[str | None] = mapped_column(String(16))
+    crisis: Mapped[str | None] = mapped_column(String(32))
+    redacted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "sender": self.sender,
+            "text": self.text,
+            "buttons": self.buttons or [],
+            "created_at": as_utc(self.created_at).isoformat() if self.created_at else None,
+        }

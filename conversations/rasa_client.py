@@ -1,0 +1,60 @@
+"""The web app's only way to the bot: Rasa's REST channel and HTTP API on loopback."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import requests
+
+from iad.config import Settings
+
+
+class BotUnavailable(Exception):
+    """Rasa did not answer in time or answered with an error."""
+
+
+@dataclass
+class BotReply:
+    text: str = ""
+    buttons: list[dict] = field(default_factory=list)
+    custom: dict | None = None
+
+
+class RasaClient:
+    def __init__(self, settings: Settings, session: requests.Session | None = None):
+        self.base = settings.rasa_url.rstrip("/")
+        self.token = settings.rasa_token
+        self.timeout = settings.rasa_timeout_seconds
+        self.http = session or requests.Session()
+
+    def set_slots(self, conversation_id: str, slots: dict) -> None:
+        events = [{"event": "slot", "name": name, "value": value} for name, value in slots.items()]
+        self._post(f"/conversations/{conversation_id}/tracker/events", events, params={"token": self.token})
+
+    def send(self, conversation_id: str, text: str) -> list[BotReply]:
+        data = self._post("/webhooks/rest/webhook", {"sender": conversation_id, "message": text})
+        replies = []
+        for item in data or []:
+            replies.append(
+                BotReply(
+                    text=item.get("text") or "",
+                    buttons=[{"title": b.get("title", ""), "payload": b.get("payload", "")} for b in item.get("buttons") or []],
+                    custom=item.get("custom"),
+                )
+            )
+        return replies
+
+    def status(self) -> dict:
+        try:
+            response = self.http.get(f"{self.base}/status", params={"token": self.token}, timeout=2)
+            response.raise_for_status()
+            return response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise BotUnavailable(str(exc)) from exc
+
+    def _post(self, path: str, body, params: dict | None = None):
+        try:
+            response = self.http.post(self.base + path, json=body, params=params, timeout=self.timeout)
+            response.raise_for_status()
+            return response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise BotUnavailable(f"{path}: {exc}") from exc

@@ -1,0 +1,64 @@
+"""The web app: the residents' front door (chat API, Twilio webhooks, widget) and the staff inbox."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from conversations.front_door import FrontDoor
+from conversations.rasa_client import RasaClient
+from iad.config import Settings, get_settings
+from iad.db import get_engine, session_factory
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or get_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        IAD_SETTINGS=settings,
+        MAX_CONTENT_LENGTH=256 * 1024,  # a chat message is never this big; stops abuse early
+        JSON_AS_ASCII=False,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    make_session = session_factory(get_engine(settings.database_url))
+    app.extensions["front_door"] = FrontDoor(settings, RasaClient(settings), detect_levensgebieden=_levensgebied_detector())
+
+    @app.before_request
+    def _open_session():
+        g.db = make_session()
+
+    @app.teardown_request
+    def _close_session(_exc):
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    from iad.health import bp as health_bp
+    from webhooks.web import bp as web_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(web_bp)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if request.path.startswith(("/api/", "/webhooks/", "/health")):
+            return jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description), exc.code
+        return exc
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unexpected error on %s", request.path)
+        return jsonify(error="internal_error", message="Er ging iets mis aan onze kant. Probeer het zo nog eens."), 500
+
+    return app
+
+
+def _levensgebied_detector():
+    try:
+        from bot.actions.levensgebieden import detect_levensgebieden
+    except ImportError:
+        return None
+    return detect_levensgebieden

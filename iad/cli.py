@@ -1,0 +1,133 @@
+"""`iad`: the one entry point for set-up, running, import/export, evaluation and benchmarks."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from iad.config import PROJECT_ROOT, get_settings
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group()
+def main() -> None:
+    """IAD loket assistant."""
+
+
+# --- set-up -----------------------------------------------------------------------------
+
+@main.command()
+@click.option("--skip-train", is_flag=True, help="Do not (re)train the Rasa model.")
+@click.option("--no-demo-data", is_flag=True, help="Do not import the demo sociale kaart.")
+def setup(skip_train: bool, no_demo_data: bool) -> None:
+    """Everything `make run` needs, idempotent: model, database, demo data, trained bot."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    steps = []
+
+    def step(name, fn):
+        started = time.perf_counter()
+        result = fn()
+        steps.append((name, time.perf_counter() - started, result))
+        click.echo(f"setup: {name}: {result} ({time.perf_counter() - started:.1f}s)")
+
+    from knowledge.embedding_model import ensure_embedding_model
+
+    step("embedding model", lambda: ensure_embedding_model(settings))
+    step("database", lambda: upgrade_database())
+    if not no_demo_data:
+        from sociale_kaart.demo import import_demo_data
+
+        step("demo data", lambda: import_demo_data())
+    from bot.nlp import ensure_spacy_pipeline
+
+    step("spaCy nl pipeline for Rasa", lambda: ensure_spacy_pipeline(settings))
+    if not skip_train:
+        from iad.rasa_process import train_if_changed
+
+        step("rasa model", lambda: "trained" if train_if_changed(settings) else "up to date")
+
+
+def upgrade_database(url: str | None = None) -> str:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    if url:
+        config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "head")
+    return "migrated to head"
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    click.echo(upgrade_database())
+
+
+# --- processes --------------------------------------------------------------------------
+
+@main.command()
+def run() -> None:
+    """Start every process (Procfile, with honcho): web app, Rasa, action server."""
+    os.execvp(sys.executable, [sys.executable, "-m", "honcho", "-d", str(PROJECT_ROOT), "-f", str(PROJECT_ROOT / "Procfile"), "start"])
+
+
+@main.command()
+@click.option("--port", type=int, default=None)
+@click.option("--threads", type=int, default=8)
+def serve(port: int | None, threads: int) -> None:
+    """The web app on waitress."""
+    from waitress import serve as waitress_serve
+
+    from iad.app import create_app
+
+    settings = get_settings()
+    waitress_serve(create_app(settings), host=settings.host, port=port or settings.port, threads=threads, ident="iad")
+
+
+@main.command()
+@click.option("--port", type=int, default=None)
+def actions(port: int | None) -> None:
+    """The Rasa custom action server (rasa-sdk), in this environment."""
+    settings = get_settings()
+    os.chdir(PROJECT_ROOT)
+    os.execvp(sys.executable, [sys.executable, "-m", "rasa_sdk", "--actions", "bot.actions",
+                               "--port", str(port or settings.action_server_port)])
+
+
+@main.group()
+def rasa() -> None:
+    """The Rasa server (its own Python 3.10 environment)."""
+
+
+@rasa.command("run")
+@click.option("--port", type=int, default=None)
+def rasa_run(port: int | None) -> None:
+    from iad.rasa_process import rasa_env, run_command
+
+    settings = get_settings()
+    command = run_command(settings, port)
+    os.chdir(PROJECT_ROOT)
+    os.execve(command[0], command, rasa_env(settings))
+
+
+@rasa.command("train")
+@click.option("--force", is_flag=True)
+def rasa_train(force: bool) -> None:
+    from iad.rasa_process import train_if_changed
+
+    click.echo("trained" if train_if_changed(get_settings(), force=force) else "up to date")

@@ -1,0 +1,118 @@
+"""One config for every process: environment variables (and an optional .env file),
+with embedded defaults that run the demo municipality on SQLite."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    host: str
+    port: int
+    # Rasa and the action server listen on loopback only: residents reach the bot
+    # through the web app (the front door), never through Rasa's own channels.
+    rasa_url: str
+    rasa_port: int
+    rasa_token: str
+    rasa_model_dir: Path
+    rasa_tracker_store_url: str
+    action_server_url: str
+    action_server_port: int
+    rasa_timeout_seconds: float
+    embedding_model: str
+    # The municipality this deployment serves (demo: Enschede, on the Twente sociale kaart).
+    gemeente: str
+    loket_name: str
+    loket_phone: str
+    loket_hours: str
+    night_shelter_phone: str
+    police_non_urgent_phone: str
+    max_message_chars: int
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_whatsapp_from: str
+    twilio_voice_number: str
+    twilio_api_base_url: str
+    whatsapp_template_sid: str
+    public_base_url: str
+    redis_url: str
+    phone_encryption_key: str
+    retention_months: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def default_embedding_model_dir(self) -> Path:
+        return self.data_dir / "models" / "multilingual-e5-small"
+
+    @property
+    def uses_default_embedding_model(self) -> bool:
+        return Path(self.embedding_model) == self.default_embedding_model_dir
+
+
+def load_settings(env_file: Path | None = None) -> Settings:
+    load_dotenv(env_file or PROJECT_ROOT / ".env", override=False)
+    data_dir = Path(_env("IAD_DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    port = _env_int("PORT", 8000)
+    rasa_port = _env_int("RASA_PORT", 5005)
+    action_port = _env_int("ACTION_SERVER_PORT", 5055)
+    return Settings(
+        data_dir=data_dir,
+        database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'iad.db'}"),
+        secret_key=_env("SECRET_KEY", "dev-only-secret-change-me"),
+        host=_env("HOST", "127.0.0.1"),
+        port=port,
+        rasa_url=_env("RASA_URL", f"http://127.0.0.1:{rasa_port}"),
+        rasa_port=rasa_port,
+        rasa_token=_env("RASA_TOKEN", "dev-only-rasa-token"),
+        rasa_model_dir=Path(_env("RASA_MODEL_DIR", str(data_dir / "rasa-models"))),
+        rasa_tracker_store_url=_env(
+            "RASA_TRACKER_STORE_URL", f"sqlite:///{data_dir / 'rasa-tracker.db'}"
+        ),
+        action_server_url=_env("ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}"),
+        action_server_port=action_port,
+        rasa_timeout_seconds=float(_env("RASA_TIMEOUT_SECONDS", "10")),
+        embedding_model=_env(
+            "EMBEDDING_MODEL", str(data_dir / "models" / "multilingual-e5-small")
+        ),
+        gemeente=_env("GEMEENTE", "Enschede"),
+        loket_name=_env("LOKET_NAME", "het IAD-loket van de gemeente"),
+        loket_phone=_env("LOKET_PHONE", "14 053"),
+        loket_hours=_env("LOKET_HOURS", "ma-vr 08:30-17:00"),
+        night_shelter_phone=_env("NIGHT_SHELTER_PHONE", "14 053"),
+        police_non_urgent_phone=_env("POLICE_NON_URGENT_PHONE", "0900-8844"),
+        max_message_chars=_env_int("MAX_MESSAGE_CHARS", 2000),
+        twilio_account_sid=_env("TWILIO_ACCOUNT_SID", "ACdemo00000000000000000000000000"),
+        twilio_auth_token=_env("TWILIO_AUTH_TOKEN", "dev-only-twilio-token"),
+        twilio_whatsapp_from=_env("TWILIO_WHATSAPP_FROM", "whatsapp:+31850000000"),
+        twilio_voice_number=_env("TWILIO_VOICE_NUMBER", "+31850000001"),
+        twilio_api_base_url=_env("TWILIO_API_BASE_URL", ""),
+        whatsapp_template_sid=_env("WHATSAPP_TEMPLATE_SID", ""),
+        public_base_url=_env("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
+        redis_url=_env("REDIS_URL", ""),
+        phone_encryption_key=_env("PHONE_ENCRYPTION_KEY", ""),
+        retention_months=_env_int("RETENTION_MONTHS", 12),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,99 @@
+"""Running Rasa (in its own Python 3.10 environment) from the app's one config:
+the endpoints file is generated, the model is trained only when the bot's data changed."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+from sqlalchemy.engine import make_url
+
+from iad.config import PROJECT_ROOT, Settings
+
+BOT_DIR = PROJECT_ROOT / "bot"
+MODEL_NAME = "iad"
+
+
+def rasa_bin() -> Path:
+    return Path(os.environ.get("RASA_BIN", PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"))
+
+
+def model_path(settings: Settings) -> Path:
+    return settings.rasa_model_dir / f"{MODEL_NAME}.tar.gz"
+
+
+def tracker_store_config(url: str) -> dict:
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+    return {
+        "type": "SQL",
+        "dialect": "postgresql",
+        "url": parsed.host or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "db": parsed.database,
+        "username": parsed.username or "postgres",
+        "password": parsed.password or "",
+    }
+
+
+def write_endpoints(settings: Settings) -> Path:
+    path = settings.data_dir / "rasa" / "endpoints.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    endpoints = {
+        "action_endpoint": {"url": settings.action_server_url.rstrip("/") + "/webhook"},
+        "tracker_store": tracker_store_config(settings.rasa_tracker_store_url),
+    }
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def training_inputs() -> list[Path]:
+    files = [BOT_DIR / "config.yml", PROJECT_ROOT / "requirements" / "rasa.txt"]
+    for folder in ("domain", "data"):
+        files += sorted(p for p in (BOT_DIR / folder).rglob("*") if p.is_file())
+    return files
+
+
+def training_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in training_inputs():
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def train_if_changed(settings: Settings, force: bool = False) -> bool:
+    """Returns True when a new model was trained."""
+    fingerprint_file = settings.rasa_model_dir / f"{MODEL_NAME}.fingerprint"
+    fingerprint = training_fingerprint()
+    if not force and model_path(settings).exists() and fingerprint_file.exists() and fingerprint_file.read_text() == fingerprint:
+        return False
+    settings.rasa_model_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [str(rasa_bin()), "train", "--config", str(BOT_DIR / "config.yml"), "--domain", str(BOT_DIR / "domain"),
+         "--data", str(BOT_DIR / "data"), "--out", str(settings.rasa_model_dir), "--fixed-model-name", MODEL_NAME],
+        cwd=PROJECT_ROOT, check=True, env=rasa_env(settings),
+    )
+    fingerprint_file.write_text(fingerprint)
+    return True
+
+
+def rasa_env(settings: Settings) -> dict:
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["IAD_DATA_DIR"] = str(settings.data_dir)
+    return env
+
+
+def run_command(settings: Settings, port: int | None = None) -> list[str]:
+    # Loopback only, REST channel only: residents reach the bot through the web app.
+    return [
+        str(rasa_bin()), "run", "--enable-api", "--auth-token", settings.rasa_token,
+        "--interface", "127.0.0.1", "--port", str(port or settings.rasa_port),
+        "--model", str(model_path(settings)), "--credentials", str(BOT_DIR / "credentials.yml"),
+        "--endpoints", str(write_endpoints(settings)),
+    ]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import dataclasses
+import socket
+from pathlib import Path
+
+import pytest
+
+from iad.config import PROJECT_ROOT, load_settings
+
+SHARED = PROJECT_ROOT.parent / "shared"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def need_shared(*parts: str) -> Path:
+    """A path under ../shared, or a skip that says why."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: this test needs the shared evaluation material beside the repo")
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Settings for an isolated app: its own SQLite file, and a Rasa URL where nothing listens
+    (the real 'bot is down' situation) unless a test starts Rasa itself."""
+    dead_port = free_port()
+    return dataclasses.replace(
+        load_settings(),
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'iad.db'}",
+        rasa_url=f"http://127.0.0.1:{dead_port}",
+        action_server_url=f"http://127.0.0.1:{free_port()}",
+        rasa_timeout_seconds=2,
+    )
+
+
+@pytest.fixture
+def app(settings):
+    from iad.db import Base, get_engine, import_all_models
+    from iad.app import create_app
+
+    import_all_models()
+    Base.metadata.create_all(get_engine(settings.database_url))
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

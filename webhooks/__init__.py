@@ -1,0 +1,1 @@
+"""Channels: each translates its own requests to and from the one conversation model."""

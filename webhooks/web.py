@@ -1,0 +1,107 @@
+"""The public chat API used by the website widget (and by the tests and evaluations)."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import select
+
+from conversations.models import Conversation, Message
+
+bp = Blueprint("web_chat", __name__, url_prefix="/api/chat")
+
+_HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class BadInput(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@bp.errorhandler(BadInput)
+def _bad_input(exc: BadInput):
+    return jsonify(error=exc.code, message=exc.message), exc.status
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadInput(400, "invalid_json", "Stuur een JSON-object, bijvoorbeeld {\"text\": \"hallo\"}.")
+    return body
+
+
+def _message_text(body: dict) -> str:
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise BadInput(400, "empty_message", "Uw bericht is leeg. Typ een vraag.")
+    text = _CONTROL.sub("", text).strip()
+    if not text:
+        raise BadInput(400, "empty_message", "Uw bericht is leeg. Typ een vraag.")
+    limit = current_app.config["IAD_SETTINGS"].max_message_chars
+    if len(text) > limit:
+        raise BadInput(413, "too_long", f"Uw bericht is te lang. Gebruik maximaal {limit} tekens, of stuur het in delen.")
+    if _HTML_TAG.search(text):
+        raise BadInput(400, "html_not_allowed", "Stuur alleen gewone tekst, zonder HTML-code.")
+    return text
+
+
+def _client_id(body: dict) -> str | None:
+    value = body.get("client_message_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        raise BadInput(400, "invalid_client_message_id", "client_message_id: 1 tot 64 letters, cijfers, - of _.")
+    return value
+
+
+def _conversation(conversation_id: str) -> Conversation:
+    conversation = None
+    if re.fullmatch(r"[0-9a-f]{32}", conversation_id):
+        conversation = g.db.get(Conversation, conversation_id)
+    if conversation is None or conversation.channel != "web":
+        raise BadInput(404, "unknown_conversation", "Dit gesprek bestaat niet (meer). Begin een nieuw gesprek.")
+    return conversation
+
+
+@bp.post("/conversations")
+def start_conversation():
+    body = request.get_json(silent=True) if request.data else {}
+    if not isinstance(body, dict):
+        raise BadInput(400, "invalid_json", "Stuur een JSON-object of niets.")
+    front_door = current_app.extensions["front_door"]
+    conversation = front_door.start_conversation(g.db, "web")
+    g.db.commit()
+    replies = []
+    if "text" in body:
+        outcome = front_door.receive(g.db, conversation, _message_text(body), external_id=_client_id(body))
+        replies = [m.to_dict() for m in outcome.replies]
+    return jsonify(conversation_id=conversation.id, status=conversation.status, messages=replies), 201
+
+
+@bp.post("/conversations/<conversation_id>/messages")
+def post_message(conversation_id: str):
+    conversation = _conversation(conversation_id)
+    body = _json_body()
+    text, client_id = _message_text(body), _client_id(body)
+    outcome = current_app.extensions["front_door"].receive(g.db, conversation, text, external_id=client_id)
+    return jsonify(
+        message=outcome.message.to_dict(),
+        messages=[m.to_dict() for m in outcome.replies],
+        status=outcome.conversation.status,
+        duplicate=outcome.duplicate,
+    ), (200 if outcome.duplicate else 201)
+
+
+@bp.get("/conversations/<conversation_id>/messages")
+def list_messages(conversation_id: str):
+    """The whole conversation, or what came after `after` (a message id): reload and polling."""
+    conversation = _conversation(conversation_id)
+    after = request.args.get("after", "0")
+    if not after.isdigit():
+        raise BadInput(400, "invalid_after", "after moet een berichtnummer zijn.")
+    rows = g.db.scalars(
+        select(Message).where(Message.conversation_id == conversation.id, Message.id > int(after)).order_by(Message.id)
+    )
+    return jsonify(conversation_id=conversation.id, status=conversation.status, messages=[m.to_dict() for m in rows])
