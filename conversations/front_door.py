@@ -83,16 +83,14 @@ class FrontDoor:
         if self.detect_levensgebieden is not None:
             heard = self.detect_levensgebieden(clean_text)
             if heard:
-                merged = {code: list(words) for code, words in (conversation.levensgebieden or {}).items()}
-                for code, words in heard.items():
-                    merged.setdefault(code, [])
-                    merged[code] += [w for w in words if w not in merged[code]]
-                conversation.levensgebieden = merged
+                self._merge_levensgebieden(conversation, heard)
 
         if conversation.status == Status.BOT:
             try:
                 self.rasa.set_slots(conversation.id, self._slots(conversation, crisis))
                 for bot_reply in self.rasa.send(conversation.id, clean_text):
+                    if bot_reply.custom:
+                        self._apply_bot_signals(conversation, bot_reply.custom)
                     if bot_reply.text or bot_reply.buttons:
                         reply(Sender.BOT, bot_reply.text, bot_reply.buttons)
                 message.bot_delivery = BotDelivery.DELIVERED
@@ -107,6 +105,21 @@ class FrontDoor:
         session.add_all(replies)
         session.commit()
         return Outcome(conversation, message, replies)
+
+    @staticmethod
+    def _merge_levensgebieden(conversation: Conversation, heard: dict[str, list[str]]) -> None:
+        merged = {code: list(words) for code, words in (conversation.levensgebieden or {}).items()}
+        for code, words in heard.items():
+            merged.setdefault(code, [])
+            merged[code] += [w for w in words if w not in merged[code]]
+        conversation.levensgebieden = merged
+
+    def _apply_bot_signals(self, conversation: Conversation, custom: dict) -> None:
+        """The bot reports what it heard and decided through a custom payload (not shown)."""
+        if custom.get("handover_offered"):
+            conversation.handover_reason = str(custom["handover_offered"])[:40]
+        if isinstance(custom.get("levensgebieden"), dict):
+            self._merge_levensgebieden(conversation, custom["levensgebieden"])
 
     def _slots(self, conversation: Conversation, crisis: str | None) -> dict:
         slots = {"channel": conversation.channel, "gemeente": conversation.gemeente, "crisis_handled": crisis}

@@ -63,6 +63,8 @@ class Conversation(Base):
     # levensgebied code -> the resident's own words for it, as heard so far.
     levensgebieden: Mapped[dict] = mapped_column(JSON, default=dict)
     crisis: Mapped[str | None] = mapped_column(String(32))
+    # Set when the bot offered a warm handover to the wijkteam, with the reason code.
+    handover_reason: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     last_resident_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -79,6 +81,8 @@ class Message(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"), index=True)
     sender: Mapped[str] = mapped_column(String(16))
+    # For staff messages: who wrote it (shown to colleagues, not to the resident).
+    author: Mapped[str | None] = mapped_column(String(120))
     text: Mapped[str] = mapped_column(Text, default="")
     # Choices offered with a reply: [{"title": ..., "payload": ...}]
     buttons: Mapped[list | None] = mapped_column(JSON)
@@ -101,3 +105,16 @@ class Message(Base):
             "buttons": self.buttons or [],
             "created_at": as_utc(self.created_at).isoformat() if self.created_at else None,
         }
+
+
+def conversation_summary(conversation: Conversation) -> dict:
+    """What the resident may always see about their own conversation."""
+    return {
+        "conversation_id": conversation.id,
+        "channel": conversation.channel,
+        "status": conversation.status,
+        "levensgebieden": sorted(conversation.levensgebieden or {}),
+        "crisis": conversation.crisis,
+        "handover_offered": conversation.handover_reason is not None,
+        "handover_reason": conversation.handover_reason,
+    }

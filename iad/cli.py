@@ -131,3 +131,28 @@ def rasa_train(force: bool) -> None:
     from iad.rasa_process import train_if_changed
 
     click.echo("trained" if train_if_changed(get_settings(), force=force) else "up to date")
+
+
+# --- evaluation and benchmarks ----------------------------------------------------------
+
+@main.group("eval")
+def eval_group() -> None:
+    """Measure quality on labelled cases (never train on them)."""
+
+
+@eval_group.command("dialogues")
+@click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--channel", type=click.Choice(["web"]), default="web", show_default=True)
+@click.option("--url", default=None, help="A running stack; default: the configured one, else one is started.")
+@click.option("--details", is_flag=True, help="Print the result per conversation too.")
+def eval_dialogues(cases: Path, channel: str, url: str | None, details: bool) -> None:
+    """Drive whole conversations through the public chat API and score them."""
+    from conversations.evaluate import evaluate_dialogues
+    from iad.stack import running_stack
+
+    settings = get_settings()
+    with running_stack(url or settings.public_base_url, settings.data_dir / "logs" / "eval") as base_url:
+        result = evaluate_dialogues(cases, base_url, settings)
+    if not details:
+        result.pop("details")
+    _echo_json(result)

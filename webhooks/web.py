@@ -6,7 +6,7 @@ import re
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Message, conversation_summary
 
 bp = Blueprint("web_chat", __name__, url_prefix="/api/chat")
 
@@ -105,3 +105,9 @@ def list_messages(conversation_id: str):
         select(Message).where(Message.conversation_id == conversation.id, Message.id > int(after)).order_by(Message.id)
     )
     return jsonify(conversation_id=conversation.id, status=conversation.status, messages=[m.to_dict() for m in rows])
+
+
+@bp.get("/conversations/<conversation_id>")
+def show_conversation(conversation_id: str):
+    """What is recorded about this conversation (the resident's own data)."""
+    return jsonify(conversation_summary(_conversation(conversation_id)))

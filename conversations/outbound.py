@@ -1,0 +1,52 @@
+"""Messages that start on our side (a staff reply) reach the resident on the channel they
+came from. The web channel needs nothing: the widget fetches new messages. Other channels
+register a sender here at app start (webhooks/ owns them), so this package knows no Twilio."""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from conversations.models import Conversation, Message, Sender, Status
+
+log = logging.getLogger(__name__)
+
+ChannelSender = Callable[[Session, Conversation, Message], None]
+_senders: dict[str, ChannelSender] = {}
+
+
+class DeliveryFailed(Exception):
+    """The channel could not deliver the message; it is stored all the same."""
+
+
+def register_sender(channel: str, sender: ChannelSender) -> None:
+    _senders[channel] = sender
+
+
+def take_over(session: Session, conversation: Conversation) -> None:
+    """A loket employee takes the conversation: the bot is paused for it."""
+    conversation.status = Status.STAFF
+    session.flush()
+
+
+def hand_back(session: Session, conversation: Conversation) -> None:
+    """The bot answers again."""
+    conversation.status = Status.BOT
+    session.flush()
+
+
+def send_staff_reply(session: Session, conversation: Conversation, text: str, *, author: str) -> Message:
+    """Stores the reply (so it is never lost) and delivers it on the resident's channel.
+    Raises DeliveryFailed when the channel refused it; the message stays stored."""
+    message = Message(conversation=conversation, sender=Sender.STAFF, text=text, author=author)
+    session.add(message)
+    session.flush()
+    sender = _senders.get(conversation.channel)
+    if sender is not None:
+        try:
+            sender(session, conversation, message)
+        except Exception as exc:
+            log.warning("staff reply %s not delivered on %s: %s", message.id, conversation.channel, exc)
+            raise DeliveryFailed(str(exc)) from exc
+    return message
