@@ -1,0 +1,1 @@
+"""Knowledge: the offline embedding model, embeddings, retrieval and algemene-regelingen articles."""

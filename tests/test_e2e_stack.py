@@ -1,0 +1,94 @@
+"""The whole stack as real processes: Rasa server, action server, web app. No mocks.
+
+Needs `iad setup` to have run (the Makefile's `make test` does): the trained Rasa model,
+the embedding model and the demo sociale kaart. Each run works on a copy of the demo
+database and its own tracker store, so it leaves the demo data as it was."""
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from iad.config import get_settings
+from iad.rasa_process import model_path
+from iad.stack import start_stack
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    settings = get_settings()
+    missing = [str(p) for p in (model_path(settings), settings.default_embedding_model_dir) if not p.exists()]
+    if missing or not settings.database_url.startswith("sqlite"):
+        pytest.fail(f"run `make setup` first (missing: {missing}); this test copies the SQLite demo database")
+    tmp = tmp_path_factory.mktemp("stack")
+    source = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"))
+    copy = sqlite3.connect(tmp / "iad.db")
+    source.backup(copy)
+    source.close(), copy.close()
+    stack = start_stack(
+        web_port=free_port(), rasa_port=free_port(), action_port=free_port(), log_dir=tmp / "logs",
+        extra_env={
+            "IAD_DATA_DIR": str(tmp),
+            "DATABASE_URL": f"sqlite:///{tmp / 'iad.db'}",
+            "RASA_TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
+            "RASA_MODEL_DIR": str(settings.rasa_model_dir),
+            "EMBEDDING_MODEL": str(settings.default_embedding_model_dir),
+        },
+    )
+    stack.startup_seconds = stack.wait_until_up(timeout=180)
+    stack.db_url = f"sqlite:///{tmp / 'iad.db'}"
+    yield stack
+    stack.stop_all()
+
+
+def say(stack, cid: str, message: str) -> list[dict]:
+    response = requests.post(f"{stack.base_url}/api/chat/conversations/{cid}/messages", json={"text": message}, timeout=60)
+    assert response.status_code == 201, response.text
+    return response.json()["messages"]
+
+
+def service_names(db_url: str) -> set[str]:
+    with create_engine(db_url).connect() as conn:
+        return {row[0] for row in conn.execute(text("SELECT name FROM service"))}
+
+
+def test_every_part_is_up_within_60_seconds(stack):
+    assert stack.startup_seconds <= 60, stack.health()
+    parts = stack.health()["parts"]
+    assert all(part["up"] for part in parts.values()), parts
+
+
+def test_a_whole_conversation_gets_services_from_the_sociale_kaart(stack):
+    cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
+    welcome = say(stack, cid, "hallo")
+    assert welcome and any("mens" in m["text"] or "medewerker" in m["text"] for m in welcome), welcome
+    replies = say(stack, cid, "ik heb schulden en ik kom niet rond met mijn geld")
+    for _ in range(4):  # the bot may ask a clarifying question or two first
+        names = [n for n in service_names(stack.db_url) if any(n in m["text"] for m in replies)]
+        if len(names) >= 2:
+            break
+        choice = next((b["payload"] for m in replies for b in m["buttons"]), None)
+        replies = say(stack, cid, choice or "nee, ik heb niemand die kan helpen")
+    assert len(names) >= 2, replies
+
+
+def test_with_rasa_killed_the_web_app_still_answers_and_loses_nothing(stack):
+    cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
+    say(stack, cid, "hallo")
+    stack.stop("rasa")
+    started = time.monotonic()
+    replies = say(stack, cid, "ik heb een vraag over huurtoeslag")
+    assert time.monotonic() - started < 15
+    assert any("niet bereikbaar" in m["text"] and get_settings().loket_phone in m["text"] for m in replies)
+    crisis = say(stack, cid, "ik wil niet meer leven")
+    assert "113" in crisis[0]["text"]
+    history = requests.get(f"{stack.base_url}/api/chat/conversations/{cid}/messages", timeout=30).json()["messages"]
+    resident = [m["text"] for m in history if m["sender"] == "resident"]
+    assert resident == ["hallo", "ik heb een vraag over huurtoeslag", "ik wil niet meer leven"]
+    assert stack.health()["parts"]["rasa"]["up"] is False
