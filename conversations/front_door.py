@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,9 +18,6 @@ from iad.taxonomy import crisis_contact
 
 log = logging.getLogger(__name__)
 
-LevensgebiedDetector = Callable[[str], dict[str, list[str]]]
-
-
 @dataclass
 class Outcome:
     conversation: Conversation
@@ -31,10 +27,9 @@ class Outcome:
 
 
 class FrontDoor:
-    def __init__(self, settings: Settings, rasa: RasaClient, detect_levensgebieden: LevensgebiedDetector | None = None):
+    def __init__(self, settings: Settings, rasa: RasaClient):
         self.settings = settings
         self.rasa = rasa
-        self.detect_levensgebieden = detect_levensgebieden
 
     def start_conversation(self, session: Session, channel: str, *, gemeente: str | None = None) -> Conversation:
         conversation = Conversation(channel=channel, gemeente=gemeente or self.settings.gemeente, levensgebieden={})
@@ -80,11 +75,6 @@ class FrontDoor:
         if removed:
             reply(Sender.SYSTEM, "Ik heb een BSN of rekeningnummer uit uw bericht gehaald. Dat bewaren we niet. Deel het hier liever niet.")
 
-        if self.detect_levensgebieden is not None:
-            heard = self.detect_levensgebieden(clean_text)
-            if heard:
-                self._merge_levensgebieden(conversation, heard)
-
         if conversation.status == Status.BOT:
             try:
                 self.rasa.set_slots(conversation.id, self._slots(conversation, crisis))
@@ -122,9 +112,5 @@ class FrontDoor:
             self._merge_levensgebieden(conversation, custom["levensgebieden"])
 
     def _slots(self, conversation: Conversation, crisis: str | None) -> dict:
-        slots = {"channel": conversation.channel, "gemeente": conversation.gemeente, "crisis_handled": crisis}
-        if self.detect_levensgebieden is not None:
-            lg = conversation.levensgebieden or {}
-            slots["levensgebieden"] = sorted(lg)
-            slots["levensgebied_woorden"] = lg
-        return slots
+        # The bot hears the levensgebieden itself and reports them back in a custom payload.
+        return {"channel": conversation.channel, "gemeente": conversation.gemeente, "crisis_handled": crisis}

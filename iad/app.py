@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     make_session = session_factory(get_engine(settings.database_url))
-    app.extensions["front_door"] = FrontDoor(settings, RasaClient(settings), detect_levensgebieden=_levensgebied_detector())
+    app.extensions["front_door"] = FrontDoor(settings, RasaClient(settings))
 
     @app.before_request
     def _open_session():
@@ -55,10 +55,3 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     return app
 
-
-def _levensgebied_detector():
-    try:
-        from bot.actions.levensgebieden import detect_levensgebieden
-    except ImportError:
-        return None
-    return detect_levensgebieden

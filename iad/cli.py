@@ -47,13 +47,20 @@ def setup(skip_train: bool, no_demo_data: bool) -> None:
         from sociale_kaart.demo import import_demo_data
 
         step("demo data", lambda: import_demo_data())
-    from bot.nlp import ensure_spacy_pipeline
-
-    step("spaCy nl pipeline for Rasa", lambda: ensure_spacy_pipeline(settings))
+    # Rasa's spaCy (3.4) differs from the app's, so the pipeline is built in Rasa's environment.
+    step("spaCy nl pipeline for Rasa", lambda: subprocess.run(
+        [str(rasa_python()), "-m", "bot.spacy_model", "var/spacy-nl"],
+        cwd=PROJECT_ROOT, check=True, capture_output=True, text=True).stdout.strip())
     if not skip_train:
         from iad.rasa_process import train_if_changed
 
         step("rasa model", lambda: "trained" if train_if_changed(settings) else "up to date")
+
+
+def rasa_python() -> Path:
+    from iad.rasa_process import rasa_bin
+
+    return rasa_bin().with_name("python")
 
 
 def upgrade_database(url: str | None = None) -> str:
