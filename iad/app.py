@@ -39,8 +39,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from iad.health import bp as health_bp
     from webhooks.web import bp as web_bp
 
+    from webhooks.channels import init_app as init_channels
+
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
+    init_channels(app)  # widget + demo page, Twilio WhatsApp and voice, the WhatsApp sender for staff replies
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

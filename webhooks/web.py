@@ -10,6 +10,33 @@ from conversations.models import Conversation, Message, conversation_summary
 
 bp = Blueprint("web_chat", __name__, url_prefix="/api/chat")
 
+
+@bp.after_request
+def _cors(response):
+    """The widget runs on the municipality's own site and calls this API from there. No
+    cookies are involved (the conversation id is the key), so allowing origins is safe;
+    WIDGET_ALLOWED_ORIGINS narrows it down."""
+    from webhooks.settings import channel_settings
+
+    origin = request.headers.get("Origin")
+    if origin:
+        allowed = channel_settings(current_app.config["IAD_SETTINGS"]).widget_allowed_origins
+        if "*" in allowed or origin in allowed:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            response.headers["Access-Control-Max-Age"] = "600"
+        response.vary.add("Origin")
+    return response
+
+
+def _public(message: Message) -> dict:
+    """A message as the widget sees it; its own client_message_id lets it match what it sent."""
+    data = message.to_dict()
+    if message.sender == "resident":
+        data["client_message_id"] = message.external_id
+    return data
+
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -76,7 +103,7 @@ def start_conversation():
     replies = []
     if "text" in body:
         outcome = front_door.receive(g.db, conversation, _message_text(body), external_id=_client_id(body))
-        replies = [m.to_dict() for m in outcome.replies]
+        replies = [_public(m) for m in outcome.replies]
     return jsonify(conversation_id=conversation.id, status=conversation.status, messages=replies), 201
 
 
@@ -87,8 +114,8 @@ def post_message(conversation_id: str):
     text, client_id = _message_text(body), _client_id(body)
     outcome = current_app.extensions["front_door"].receive(g.db, conversation, text, external_id=client_id)
     return jsonify(
-        message=outcome.message.to_dict(),
-        messages=[m.to_dict() for m in outcome.replies],
+        message=_public(outcome.message),
+        messages=[_public(m) for m in outcome.replies],
         status=outcome.conversation.status,
         duplicate=outcome.duplicate,
     ), (200 if outcome.duplicate else 201)
@@ -104,7 +131,7 @@ def list_messages(conversation_id: str):
     rows = g.db.scalars(
         select(Message).where(Message.conversation_id == conversation.id, Message.id > int(after)).order_by(Message.id)
     )
-    return jsonify(conversation_id=conversation.id, status=conversation.status, messages=[m.to_dict() for m in rows])
+    return jsonify(conversation_id=conversation.id, status=conversation.status, messages=[_public(m) for m in rows])
 
 
 @bp.get("/conversations/<conversation_id>")

@@ -1,0 +1,18 @@
+"""Registers the resident channels beside the chat API: the widget and its demo page,
+WhatsApp (with its outbound sender for staff replies) and the phone line."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from webhooks import voice, whatsapp, widget
+
+    app.register_blueprint(widget.bp)
+    app.register_blueprint(voice.bp)
+    whatsapp.init_app(app)
+    # Twilio posts forms without a CSRF token; its signature is the check (twilio_security).
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(voice.bp)
+        csrf.exempt(whatsapp.bp)

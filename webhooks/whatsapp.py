@@ -1,0 +1,330 @@
+"""WhatsApp via Twilio.
+
+Inbound: POST /webhooks/twilio/whatsapp (signed). Each MessageSid is processed once: it is
+the resident message's external_id, and a repeated delivery is answered from what was stored
+the first time (Twilio only repeats a webhook when it did not get our answer). Replies go back
+as TwiML. Rasa's buttons become numbered lines; "2", "twee" or the choice's words are mapped
+back to the button's payload.
+
+Outbound (a staff reply from the inbox): the REST API. Inside WhatsApp's 24-hour window as
+free text; outside it the approved template (WHATSAPP_TEMPLATE_SID) invites the resident to
+answer, and the staff message is held until they do. A staff message whose external_id is
+empty has not reached Twilio yet ("held"); it goes out with our next answer to the resident.
+Status callbacks: POST /webhooks/twilio/whatsapp/status marks failed deliveries as held again.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import timedelta
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from twilio.twiml.messaging_response import MessagingResponse
+
+from conversations.addresses import latest_open_conversation, normalise_address, resident_address, set_resident_address
+from conversations.models import BotDelivery, Conversation, Message, Sender, as_utc, utcnow
+from conversations.outbound import register_sender
+from iad.config import Settings
+from webhooks.choices import match_choice, payload_of, pending_choices
+from webhooks.twilio_rest import twilio_client
+from webhooks.twilio_security import form_text, twilio_signed
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("twilio_whatsapp", __name__, url_prefix="/webhooks/twilio/whatsapp")
+
+# Twilio accepts up to 1600 characters in one WhatsApp body; shorter parts also read better.
+CHUNK_CHARS = 1200
+# Free text is allowed until 24 hours after the resident's last message; keep a margin.
+WINDOW = timedelta(hours=23, minutes=50)
+
+_UNREADABLE = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MD_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+
+
+# --- replies ------------------------------------------------------------------------------
+
+_SPLITS = ((r"\n\s*\n", "\n\n"), (r"\n", "\n"), (r"(?<=[.!?])\s+", " "), (r"\s+", " "))
+
+
+def split_message(text: str, limit: int = CHUNK_CHARS, level: int = 0) -> list[str]:
+    """Long text in parts of at most `limit` characters, cut between paragraphs, then lines,
+    then sentences, then words; inside a word only when one word is longer than a part."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text] if text else []
+    if level >= len(_SPLITS):
+        return [text[i:i + limit] for i in range(0, len(text), limit)]
+    pattern, joiner = _SPLITS[level]
+    parts, current = [], ""
+    for piece in re.split(pattern, text):
+        candidate = f"{current}{joiner}{piece}" if current else piece
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        current = piece
+    if current:
+        parts.append(current)
+    result = []
+    for part in parts:
+        result += split_message(part, limit, level + 1) if len(part) > limit else [part.strip()]
+    return [p for p in result if p]
+
+
+def render_choices(buttons: list[dict]) -> str:
+    lines = [f"{number}. {button['title']}" for number, button in enumerate(buttons, 1)]
+    return "\n".join(lines) + "\n\nStuur het nummer van uw keuze."
+
+
+def whatsapp_texts(message: Message) -> list[str]:
+    """One stored reply as WhatsApp bodies: WhatsApp's own *bold*, links written out,
+    choices as numbered lines after the text."""
+    text = _MD_LINK.sub(r"\1: \2", _MD_BOLD.sub(r"*\1*", message.text or ""))
+    buttons = [b for b in (message.buttons or []) if b.get("title")]
+    parts = split_message(text)
+    if buttons:
+        choices = render_choices(buttons)
+        if parts and len(parts[-1]) + 2 + len(choices) <= CHUNK_CHARS:
+            parts[-1] = f"{parts[-1]}\n\n{choices}"
+        else:
+            parts += split_message(choices)
+    return parts
+
+
+def _twiml(texts: list[str]) -> Response:
+    response = MessagingResponse()
+    for text in texts:
+        response.message(text)
+    return Response(str(response), mimetype="application/xml")
+
+
+# --- inbound ------------------------------------------------------------------------------
+
+def _settings() -> Settings:
+    return current_app.config["IAD_SETTINGS"]
+
+
+def _media_kind(form) -> str | None:
+    try:
+        count = int(form.get("NumMedia", "0") or 0)
+    except ValueError:
+        count = 0
+    if count <= 0:
+        return None
+    content_type = (form.get("MediaContentType0") or "").lower()
+    for prefix, kind in (("audio/", "audio"), ("image/", "image"), ("video/", "video")):
+        if content_type.startswith(prefix):
+            return kind
+    return "file"
+
+
+def _media_reply(kind: str, settings: Settings) -> tuple[str, str]:
+    """(note stored as the resident's message, reply)."""
+    if kind == "location":
+        return "(locatie gedeeld)", "Ik kan een locatie niet gebruiken. Typ de naam van uw wijk of woonplaats."
+    if kind == "audio":
+        return "(spraakbericht gestuurd)", (
+            "Ik kan geen spraakberichten luisteren. Typ uw vraag in een paar woorden. "
+            f"Liever praten? Bel {settings.loket_phone} ({settings.loket_hours})."
+        )
+    note = {"image": "(foto gestuurd)", "video": "(video gestuurd)"}.get(kind, "(bestand gestuurd)")
+    return note, (
+        "Ik kan geen foto's of bestanden bekijken. Typ uw vraag in een paar woorden. "
+        "Stuur liever geen foto van een brief: daar staan vaak persoonlijke gegevens op."
+    )
+
+
+def _stored_replies(conversation: Conversation, external_id: str) -> list[Message] | None:
+    earlier = g.db.scalar(
+        select(Message).where(Message.conversation_id == conversation.id, Message.external_id == external_id)
+    )
+    if earlier is None:
+        return None
+    return list(g.db.scalars(select(Message).where(Message.in_reply_to == earlier.id).order_by(Message.id)))
+
+
+def _store_without_bot(conversation: Conversation, sid: str, note: str, reply: str) -> list[Message]:
+    """A message the bot cannot read (media, location): kept for staff, answered by us."""
+    stored = _stored_replies(conversation, sid)
+    if stored is not None:
+        return stored
+    message = Message(conversation=conversation, sender=Sender.RESIDENT, text=note, external_id=sid,
+                      bot_delivery=BotDelivery.NOT_FOR_BOT)
+    conversation.last_resident_message_at = utcnow()
+    g.db.add(message)
+    g.db.flush()
+    answer = Message(conversation=conversation, sender=Sender.SYSTEM, text=reply, in_reply_to=message.id)
+    g.db.add(answer)
+    g.db.commit()
+    return [answer]
+
+
+def _held_staff_messages(conversation: Conversation, sid: str) -> list[str]:
+    """Staff messages that have not reached the resident yet go out with this answer."""
+    held = g.db.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.sender == Sender.STAFF, Message.external_id.is_(None))
+        .order_by(Message.id)
+    ).all()
+    texts = []
+    for message in held:
+        message.external_id = f"{sid}:{message.id}"[:64]
+        texts += whatsapp_texts(message)
+    return texts
+
+
+def _clean(text: str) -> str:
+    return _UNREADABLE.sub("", text or "").strip()
+
+
+@bp.post("")
+@twilio_signed
+def inbound():
+    settings = _settings()
+    form = request.form
+    sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
+    sender = form.get("From", "")
+    if not re.fullmatch(r"[A-Za-z0-9]{10,40}", sid) or normalise_address(sender) is None:
+        # Twilio always sends both; without them there is no one to answer.
+        return Response("MessageSid en From zijn verplicht.", status=400, mimetype="text/plain")
+    try:
+        return _inbound(settings, form, sid, sender)
+    except Exception:  # the resident gets a clear answer, never Twilio's silence after a 500
+        log.exception("WhatsApp message %s failed", sid)
+        g.db.rollback()
+        return _twiml([
+            "Er ging iets mis aan onze kant. Uw bericht is misschien niet aangekomen. "
+            f"Probeer het later nog eens, of bel {settings.loket_phone} ({settings.loket_hours})."
+        ])
+
+
+def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
+    front_door = current_app.extensions["front_door"]
+    conversation = latest_open_conversation(g.db, settings, "whatsapp", sender)
+    texts = _held_staff_messages(conversation, sid) if conversation is not None else []
+    g.db.commit()
+
+    body = _clean(form_text("Body") or form_text("ButtonText"))
+    media = _media_kind(form)
+    if form.get("Latitude") and form.get("Longitude"):
+        media = "location"  # the coordinates are not stored: the bot cannot use them
+        body = ""
+
+    # Nothing to keep: answered without opening a conversation for it.
+    if not media and not body:
+        if form_text("Body").strip():  # only unreadable characters
+            return _twiml(texts + ["Ik kon uw bericht niet lezen. Wilt u het opnieuw typen?"])
+        return _twiml(texts + ["Uw bericht is leeg. Typ uw vraag in een paar woorden."])
+    if len(body) > settings.max_message_chars:
+        return _twiml(texts + [
+            f"Uw bericht is te lang. Stuur het in kortere delen, van hoogstens {settings.max_message_chars} tekens."
+        ])
+
+    if conversation is None:
+        conversation = front_door.start_conversation(g.db, "whatsapp")
+        set_resident_address(settings, conversation, sender)
+        g.db.commit()
+        texts.append(f"U chat met de digitale assistent van {settings.loket_name}. "
+                     "Deel hier geen BSN of rekeningnummer.")
+
+    if media and not body:
+        note, reply = _media_reply(media, settings)
+        replies = _store_without_bot(conversation, sid, note, reply)
+        return _twiml(texts + [t for m in replies for t in whatsapp_texts(m)])
+
+    choice = match_choice(body, pending_choices(g.db, conversation))
+    text_for_bot = payload_of(choice) if choice else body
+    try:
+        outcome = front_door.receive(g.db, conversation, text_for_bot, external_id=sid)
+    except IntegrityError:
+        # The same MessageSid is being handled right now by another request: that one answers.
+        g.db.rollback()
+        return _twiml([])
+    replies = list(outcome.replies)
+    if media:  # a photo with a caption: the caption was answered, the photo was not seen
+        note = Message(conversation=conversation, sender=Sender.SYSTEM, text=_media_reply(media, settings)[1],
+                       in_reply_to=outcome.message.id)
+        if not outcome.duplicate:
+            g.db.add(note)
+            g.db.commit()
+            replies.append(note)
+    return _twiml(texts + [t for m in replies for t in whatsapp_texts(m)])
+
+
+@bp.post("/status")
+@twilio_signed
+def status_callback():
+    """Delivery reports for messages we sent with the REST API (staff replies)."""
+    try:
+        _record_delivery_report()
+    except Exception:  # logged, not bounced back to Twilio
+        log.exception("WhatsApp status callback failed")
+        g.db.rollback()
+    return Response(status=204)
+
+
+def _record_delivery_report() -> None:
+    sid = request.form.get("MessageSid", "")
+    status = request.form.get("MessageStatus", "")
+    if status in ("failed", "undelivered") and sid:
+        message = g.db.scalar(select(Message).where(Message.external_id == sid, Message.sender == Sender.STAFF))
+        if message is not None:
+            message.external_id = None  # held again: it goes out with our next answer to the resident
+            code = request.form.get("ErrorCode", "")
+            g.db.add(Message(
+                conversation_id=message.conversation_id, sender=Sender.SYSTEM, in_reply_to=message.id,
+                text=f"WhatsApp kon het bericht van de medewerker niet afleveren (fout {code or 'onbekend'}). "
+                     "Het gaat mee met het volgende antwoord zodra de inwoner weer iets stuurt.",
+            ))
+            g.db.commit()
+
+
+# --- outbound -----------------------------------------------------------------------------
+
+def in_window(conversation: Conversation) -> bool:
+    last = conversation.last_resident_message_at
+    return last is not None and utcnow() - as_utc(last) < WINDOW
+
+
+def make_sender(settings: Settings):
+    def send_whatsapp(session, conversation: Conversation, message: Message) -> None:
+        number = resident_address(settings, conversation)
+        if number is None:
+            raise RuntimeError("geen (leesbaar) WhatsApp-nummer bij dit gesprek")
+        client = twilio_client(settings)
+        common = dict(
+            from_=settings.twilio_whatsapp_from,
+            to=f"whatsapp:{number}",
+            status_callback=settings.public_base_url.rstrip("/") + "/webhooks/twilio/whatsapp/status",
+        )
+        if in_window(conversation):
+            sids = [client.messages.create(body=part, **common).sid for part in whatsapp_texts(message)]
+            message.external_id = sids[0] if sids else None
+            session.flush()
+            return
+        if not settings.whatsapp_template_sid:
+            raise RuntimeError("buiten het 24-uursvenster van WhatsApp en geen WHATSAPP_TEMPLATE_SID ingesteld; "
+                               "het bericht gaat mee zodra de inwoner weer iets stuurt")
+        # The template only invites the resident to answer; the staff text itself waits (held)
+        # until they do, because WhatsApp allows no free text outside the window.
+        client.messages.create(content_sid=settings.whatsapp_template_sid,
+                               content_variables=json.dumps({"1": settings.loket_name}), **common)
+        session.add(Message(
+            conversation=conversation, sender=Sender.SYSTEM, in_reply_to=message.id,
+            text="Buiten het 24-uursvenster van WhatsApp: de inwoner kreeg een uitnodiging om te antwoorden. "
+                 "Het bericht van de medewerker volgt zodra de inwoner antwoordt.",
+        ))
+        session.flush()
+
+    return send_whatsapp
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    register_sender("whatsapp", make_sender(app.config["IAD_SETTINGS"]))
