@@ -9,7 +9,7 @@ APP_ENV  := .venv/.installed
 RASA_ENV := .venv-rasa/.installed
 E5REF_ENV := .venv-e5ref/.installed
 
-.PHONY: install setup run test test-fast clean-env
+.PHONY: install setup run test test-fast browser clean-env
 
 install: $(APP_ENV) $(RASA_ENV) $(E5REF_ENV)
 
@@ -34,13 +34,23 @@ $(E5REF_ENV): requirements/e5ref.txt
 	  .venv-e5ref/bin/pip install -q -r requirements/e5ref.txt && touch $@; \
 	else echo "Python 3.12 not found: the embedding-model equivalence test will be skipped"; fi
 
+# Browser tests: Debian's Chromium (no browser download by test tools) and axe-core from npm.
+browser: /usr/bin/chromium tests/browser/node_modules/.package-lock.json
+
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else echo "Install Debian's chromium (apt-get install chromium) for the browser tests; they skip without it"; fi
+
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+
 setup: install
 	.venv/bin/iad setup
 
 run: setup
 	.venv/bin/iad run
 
-test: setup
+test: setup browser
 	.venv/bin/pytest
 
 test-fast: install

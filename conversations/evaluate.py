@@ -49,9 +49,23 @@ def _f1(tp: int, fp: int, fn: int) -> float:
     return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
 
 
-def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, driver=None) -> dict:
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def make_driver(channel: str, base_url: str, settings: Settings):
+    if channel == "web":
+        return WebChatDriver(base_url)
+    from webhooks.drivers import VoiceDriver, WhatsAppDriver
+
+    return {"whatsapp": WhatsAppDriver, "voice": VoiceDriver}[channel](base_url, settings)
+
+
+def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, channel: str = "web", driver=None) -> dict:
+    """Every case runs on `channel` (the cases' own channel field is a hint of where they
+    usually happen; `--channel` makes the same conversations run on each channel)."""
     cases = yaml.safe_load(Path(cases_path).read_text(encoding="utf-8"))
-    driver = driver or WebChatDriver(base_url)
+    driver = driver or make_driver(channel, base_url, settings)
     handover_right = 0
     tp = fp = fn = 0
     crisis_turns = crisis_first = 0
@@ -75,7 +89,9 @@ def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, driv
         crisis_ok = None
         if expect.get("crisis"):
             crisis_turns += 1
-            crisis_ok = crisis_number(expect["crisis"], settings) in (first_reply_after_crisis or "")
+            number, reply = crisis_number(expect["crisis"], settings), first_reply_after_crisis or ""
+            # On the phone numbers are spoken digit by digit: compare the digits.
+            crisis_ok = number in reply or (channel == "voice" and _digits(number) in _digits(reply))
             crisis_first += crisis_ok
         details.append({
             "id": case["id"], "handover_ok": handover_ok, "handover_reason": summary.get("handover_reason"),
@@ -87,6 +103,7 @@ def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, driv
         "levensgebieden_f1": round(_f1(tp, fp, fn), 4),
         "crisis_first_reply": round(crisis_first / crisis_turns, 4) if crisis_turns else None,
         "n": len(cases),
+        "channel": channel,
         "turn_latency_p95_ms": round(1000 * turn_seconds[int(0.95 * (len(turn_seconds) - 1))], 1) if turn_seconds else None,
         "details": details,
     }

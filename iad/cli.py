@@ -149,7 +149,7 @@ def eval_group() -> None:
 
 @eval_group.command("dialogues")
 @click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
-@click.option("--channel", type=click.Choice(["web"]), default="web", show_default=True)
+@click.option("--channel", type=click.Choice(["web", "whatsapp", "voice"]), default="web", show_default=True)
 @click.option("--url", default=None, help="A running stack; default: the configured one, else one is started.")
 @click.option("--details", is_flag=True, help="Print the result per conversation too.")
 def eval_dialogues(cases: Path, channel: str, url: str | None, details: bool) -> None:
@@ -159,7 +159,7 @@ def eval_dialogues(cases: Path, channel: str, url: str | None, details: bool) ->
 
     settings = get_settings()
     with running_stack(url or settings.public_base_url, settings.data_dir / "logs" / "eval") as base_url:
-        result = evaluate_dialogues(cases, base_url, settings)
+        result = evaluate_dialogues(cases, base_url, settings, channel=channel)
     if not details:
         result.pop("details")
     _echo_json(result)
