@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     init_channels(app)  # widget + demo page, Twilio WhatsApp and voice, the WhatsApp sender for staff replies
+    import inbox
+
+    inbox.init_app(app)  # staff inbox under /inbox/, with CSRF on its forms only
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -85,6 +85,14 @@ def db_upgrade() -> None:
     click.echo(upgrade_database())
 
 
+# --- staff, teams and retention (inbox/cli.py) -------------------------------------------
+
+from inbox.cli import retention, teams, users, wijken  # noqa: E402
+
+for _group in (users, teams, wijken, retention):
+    main.add_command(_group)
+
+
 # --- processes --------------------------------------------------------------------------
 
 @main.command()

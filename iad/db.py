@@ -59,4 +59,5 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 def import_all_models() -> None:
     """Registers every table on Base.metadata (for Alembic and create_all in tests)."""
     import conversations.models  # noqa: F401
+    import inbox.models  # noqa: F401
     import sociale_kaart.models  # noqa: F401

@@ -1,0 +1,143 @@
+"""Staff sign-in: argon2 password hashes, lockout after repeated failures, an idle timeout,
+and a per-login token so a copied cookie stops working at logout."""
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import wraps
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from conversations.models import as_utc, utcnow
+from inbox import audit
+from inbox.models import ROLES, StaffUser
+from inbox.settings import InboxSettings
+
+_hasher = PasswordHasher()  # argon2id with the RFC 9106 defaults of argon2-cffi
+# Verified against when the username is unknown, so timing does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+MIN_PASSWORD_LENGTH = 12
+
+
+class PasswordTooWeak(ValueError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordTooWeak(f"Een wachtwoord heeft minstens {MIN_PASSWORD_LENGTH} tekens.")
+    return _hasher.hash(password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass
+class LoginResult:
+    user: StaffUser | None
+    error: str | None = None  # "invalid", "locked"
+    locked_until: datetime | None = None
+
+
+def authenticate(session: Session, username: str, password: str, settings: InboxSettings, *, ip: str | None = None) -> LoginResult:
+    now = utcnow()
+    user = session.scalar(select(StaffUser).where(func.lower(StaffUser.username) == username.strip().lower()))
+    if user is None or not user.active:
+        _verify(_DUMMY_HASH, password)
+        audit.record(session, "login_failed", username=username.strip()[:80], detail={"why": "unknown_or_inactive"}, ip=ip)
+        return LoginResult(None, "invalid")
+    if user.locked_until and as_utc(user.locked_until) > now:
+        # Not even checked: a locked account cannot be guessed further.
+        audit.record(session, "login_refused_locked", user=user, ip=ip)
+        return LoginResult(None, "locked", as_utc(user.locked_until))
+    if not _verify(user.password_hash, password):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        detail = {"failed_logins": user.failed_logins}
+        if user.failed_logins >= settings.lockout_attempts:
+            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+            user.failed_logins = 0
+            audit.record(session, "account_locked", user=user, detail={"minutes": settings.lockout_minutes}, ip=ip)
+            return LoginResult(None, "locked", user.locked_until)
+        audit.record(session, "login_failed", user=user, detail=detail, ip=ip)
+        return LoginResult(None, "invalid")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    user.session_token = secrets.token_hex(32)
+    audit.record(session, "login", user=user, ip=ip)
+    return LoginResult(user)
+
+
+def start_session(user: StaffUser) -> None:
+    session.clear()  # a fresh session: no fixation of a cookie set before login
+    session["staff_id"] = user.id
+    session["staff_token"] = user.session_token
+    session["seen_at"] = int(time.time())
+
+
+def end_session(db: Session, user: StaffUser | None) -> None:
+    if user is not None:
+        user.session_token = None
+        audit.record(db, "logout", user=user, ip=request.remote_addr)
+    session.clear()
+
+
+def load_staff_user(settings: InboxSettings) -> None:
+    """Before every inbox request: g.staff is the signed-in user, or None."""
+    g.staff = None
+    staff_id, token, seen_at = session.get("staff_id"), session.get("staff_token"), session.get("seen_at")
+    if staff_id is None:
+        return
+    if seen_at is None or time.time() - seen_at > settings.session_timeout_minutes * 60:
+        session.clear()
+        g.session_expired = True
+        return
+    user = g.db.get(StaffUser, staff_id)
+    if user is None or not user.active or not user.session_token or not secrets.compare_digest(user.session_token, token or ""):
+        session.clear()
+        return
+    session["seen_at"] = int(time.time())
+    g.staff = user
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("staff") is None:
+            if g.get("session_expired"):
+                flash(f"U bent uitgelogd omdat u {current_app.extensions['inbox_settings'].session_timeout_minutes} minuten niets deed. Log opnieuw in.", "info")
+            return redirect(url_for("inbox.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def role_required(*roles: str):
+    assert all(r in ROLES for r in roles)
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if g.staff.role not in roles:
+                audit.record(g.db, "access_denied", user=g.staff, detail={"path": request.path[:200], "needs": list(roles)}, ip=request.remote_addr)
+                g.db.commit()
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

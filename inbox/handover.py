@@ -1,0 +1,229 @@
+"""The warm handover: the bot calls `open_handover_ticket` once the resident said yes (or in
+acute danger), then tells the resident what `handover_packet` says: who will contact them,
+how, and by when. The ticket lands in the queue of the wijkteam for the resident's wijk."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from conversations.models import Conversation, as_utc, utcnow
+from iad.config import get_settings
+from iad.taxonomy import LEVENSGEBIED_CODES, label
+from inbox import audit
+from inbox.models import (
+    CONSENT_SCOPES,
+    CONTACT_PREFERENCES,
+    OPEN_STATUSES,
+    REASONS,
+    HandoverTicket,
+    PostcodeRange,
+    Team,
+    Wijk,
+)
+from inbox.settings import URGENCIES, InboxSettings, load_inbox_settings
+from inbox.timefmt import dutch_deadline
+
+_POSTCODE = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})?\s*$")
+
+
+class HandoverRefused(ValueError):
+    """The ticket cannot be opened as asked (no consent, unknown code, bad postcode)."""
+
+
+def normalise_postcode(postcode: str | None) -> str | None:
+    """'7511ab' -> '7511 AB'; '7511' stays '7511'. Raises HandoverRefused when it is no postcode."""
+    if postcode is None or not postcode.strip():
+        return None
+    match = _POSTCODE.match(postcode)
+    if not match:
+        raise HandoverRefused(f"not a Dutch postcode: {postcode!r}")
+    digits, letters = match.groups()
+    return f"{digits} {letters.upper()}" if letters else digits
+
+
+def find_wijk(session: Session, postcode: str | None) -> Wijk | None:
+    if not postcode:
+        return None
+    pc4 = int(postcode[:4])
+    return session.scalar(
+        select(Wijk).join(PostcodeRange).where(PostcodeRange.start <= pc4, PostcodeRange.end >= pc4).order_by(Wijk.id)
+    )
+
+
+def route(session: Session, postcode: str | None) -> tuple[Wijk | None, Team | None]:
+    """The wijk's own team; else the team marked as default; else none (coordinators assign)."""
+    wijk = find_wijk(session, postcode)
+    if wijk is not None and wijk.team is not None and wijk.team.active:
+        return wijk, wijk.team
+    default = session.scalar(select(Team).where(Team.is_default.is_(True), Team.active.is_(True)).order_by(Team.id))
+    return wijk, default
+
+
+def _consent_scope(consent: bool | Iterable[str]) -> list[str]:
+    if consent is True:
+        return list(CONSENT_SCOPES)
+    if consent is False or consent is None:
+        return []
+    scope = [s for s in CONSENT_SCOPES if s in set(consent)]
+    unknown = set(consent) - set(CONSENT_SCOPES)
+    if unknown:
+        raise HandoverRefused(f"unknown consent scope {sorted(unknown)}; known: {sorted(CONSENT_SCOPES)}")
+    return scope
+
+
+def _default_summary(reasons: Sequence[str], levensgebieden: dict, contact_preference: str | None, contact_window: str | None) -> str:
+    """Plain Dutch for colleagues, from codes only: the resident's own words stay in their own field."""
+    parts = ["Reden: " + ", ".join(REASONS[r].lower() for r in reasons) + "."]
+    if levensgebieden:
+        parts.append("Zorgen over: " + ", ".join(label(code).lower() for code in levensgebieden) + ".")
+    if contact_preference:
+        contact = CONTACT_PREFERENCES[contact_preference].lower()
+        parts.append(f"Wil contact via: {contact}" + (f" ({contact_window})." if contact_window else "."))
+    return " ".join(parts)
+
+
+def open_handover_ticket(
+    session: Session,
+    conversation: Conversation,
+    *,
+    reason: str | Sequence[str],
+    urgency: str,
+    consent: bool | Iterable[str],
+    acute_danger: bool = False,
+    contact_preference: str | None = None,
+    contact_window: str | None = None,
+    postcode: str | None = None,
+    advised: Sequence[str | dict] | None = None,
+    summary: str | None = None,
+    inbox_settings: InboxSettings | None = None,
+    now: datetime | None = None,
+) -> HandoverTicket:
+    """Opens the ticket (or returns the conversation's ticket that is still open).
+
+    reason: one code of REASONS or several ("crisis", "meerdere_levensgebieden", ...).
+    urgency: acuut, hoog, normaal or laag; acute danger is always acuut, a crisis at least hoog.
+    consent: True (everything in CONSENT_SCOPES), False, or the scopes agreed to, e.g. ["samenvatting"].
+      Without consent nothing is shared and HandoverRefused is raised, unless acute_danger:
+      then everything is shared and the ticket says it was shared without consent.
+    contact_preference: bellen, whatsapp, chat or huisbezoek; contact_window: the resident's words ("morgenochtend").
+    advised: services already shown: names, or {"name": ..., "url": ...}.
+    """
+    reasons = [reason] if isinstance(reason, str) else list(dict.fromkeys(reason))
+    if not reasons or any(r not in REASONS for r in reasons):
+        raise HandoverRefused(f"reason must be one or more of {sorted(REASONS)}, got {reasons}")
+    if urgency not in URGENCIES:
+        raise HandoverRefused(f"urgency must be one of {URGENCIES}, got {urgency!r}")
+    if contact_preference is not None and contact_preference not in CONTACT_PREFERENCES:
+        raise HandoverRefused(f"contact_preference must be one of {sorted(CONTACT_PREFERENCES)}, got {contact_preference!r}")
+    scope = _consent_scope(consent)
+    if not scope and not acute_danger:
+        raise HandoverRefused("no consent: nothing personal may be shared (give the resident information and the loket's number)")
+    postcode = normalise_postcode(postcode)
+
+    existing = session.scalar(
+        select(HandoverTicket)
+        .where(HandoverTicket.conversation_id == conversation.id, HandoverTicket.status.in_(OPEN_STATUSES))
+        .order_by(HandoverTicket.id.desc())
+    )
+    if existing is not None:
+        return existing
+
+    if acute_danger:
+        # Without consent, everything is shared to protect the resident, and the ticket says so
+        # (consent_scope stays as the resident gave it; see HandoverTicket.transcript_shared).
+        urgency = "acuut"
+    elif "crisis" in reasons and URGENCIES.index(urgency) > URGENCIES.index("hoog"):
+        urgency = "hoog"
+
+    shares_summary = acute_danger or "samenvatting" in scope
+    levensgebieden = {
+        code: list(words)
+        for code, words in (conversation.levensgebieden or {}).items()
+        if code in LEVENSGEBIED_CODES
+    } if shares_summary else {}
+    advised_items = [a if isinstance(a, dict) else {"name": str(a)} for a in (advised or [])] if shares_summary else []
+    if shares_summary:
+        summary_text = (summary or "").strip() or _default_summary(reasons, levensgebieden, contact_preference, contact_window)
+    else:
+        summary_text = ""
+
+    inbox_settings = inbox_settings or load_inbox_settings()
+    now = now or utcnow()
+    wijk, team = route(session, postcode)
+    ticket = HandoverTicket(
+        conversation=conversation,
+        reasons=reasons,
+        urgency=urgency,
+        consent_given=bool(scope),
+        consent_scope=scope,
+        acute_danger=acute_danger,
+        summary=summary_text,
+        levensgebieden=levensgebieden,
+        levensgebied_codes="," + "".join(f"{code}," for code in levensgebieden),
+        advised=advised_items,
+        contact_preference=contact_preference,
+        contact_window=(contact_window or "").strip()[:200] or None,
+        postcode=postcode,
+        wijk=wijk,
+        team=team,
+        created_at=now,
+        due_at=now + timedelta(hours=inbox_settings.sla_hours[urgency]),
+    )
+    session.add(ticket)
+    session.flush()
+    audit.record(session, "ticket_created", ticket=ticket, detail={
+        "reasons": reasons, "urgency": urgency, "consent_scope": scope, "acute_danger": acute_danger,
+        "team_id": team.id if team else None, "wijk_id": wijk.id if wijk else None,
+    })
+    return ticket
+
+
+_HOW = {
+    "bellen": "belt u",
+    "whatsapp": "stuurt u een WhatsApp-bericht",
+    "chat": "stuurt u hier een bericht",
+    "huisbezoek": "neemt contact met u op om langs te komen",
+    None: "neemt contact met u op",
+}
+
+
+def handover_packet(ticket: HandoverTicket, *, now: datetime | None = None) -> dict:
+    """What the bot tells the resident, in B1 Dutch, plus the same facts as data."""
+    settings = get_settings()
+    who = ticket.team.name if ticket.team else settings.loket_name
+    by_when = dutch_deadline(ticket.due_at, now)
+    shared = [CONSENT_SCOPES[s] for s in ticket.consent_scope or []]
+    lines = []
+    if ticket.acute_danger and not ticket.consent_given:
+        lines.append(f"Omdat u misschien in gevaar bent, heb ik ons gesprek doorgegeven aan {who}.")
+    else:
+        lines.append(f"Ik heb uw vraag doorgegeven aan {who}.")
+    lines.append(f"Een medewerker {_HOW.get(ticket.contact_preference, _HOW[None])}.")
+    lines.append(f"Dat gebeurt {by_when}.")
+    if ticket.contact_window:
+        lines.append(f"We houden rekening met uw voorkeur: {ticket.contact_window}.")
+    if ticket.summary_shared:
+        lines.append("Zij weten al wat u mij vertelde. U hoeft uw verhaal niet opnieuw te doen.")
+    lines.append(f"Uw nummer is {ticket.reference}.")
+    phone = ticket.team.phone if ticket.team and ticket.team.phone else settings.loket_phone
+    lines.append(f"Wilt u eerder iemand spreken? Bel {phone}.")
+    return {
+        "ticket_id": ticket.id,
+        "reference": ticket.reference,
+        "team": who,
+        "phone": phone,
+        "contact_preference": ticket.contact_preference,
+        "contact_preference_label": CONTACT_PREFERENCES.get(ticket.contact_preference) if ticket.contact_preference else None,
+        "contact_window": ticket.contact_window,
+        "due_at": as_utc(ticket.due_at).isoformat(),
+        "due_text": by_when,
+        "urgency": ticket.urgency,
+        "consent_given": ticket.consent_given,
+        "shared": shared,
+        "acute_danger": ticket.acute_danger,
+        "message": " ".join(lines),
+    }

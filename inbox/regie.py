@@ -1,0 +1,58 @@
+"""Regie op gegevens, for the resident in the conversation: what is stored about them, and
+deleting it on request. The bot calls these; the answer is B1 Dutch plus the facts as data."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from conversations.models import Conversation, Message
+from iad.config import get_settings
+from iad.taxonomy import label
+from inbox import audit
+from inbox.models import CONSENT_SCOPES, STATUSES, HandoverTicket
+from inbox.retention import erase_conversation
+from inbox.settings import load_inbox_settings
+
+
+def what_is_stored(session: Session, conversation: Conversation) -> dict:
+    messages = session.scalar(select(func.count()).select_from(Message).where(Message.conversation_id == conversation.id)) or 0
+    tickets = list(session.scalars(select(HandoverTicket).where(HandoverTicket.conversation_id == conversation.id).order_by(HandoverTicket.id)))
+    topics = [label(code).lower() for code in (conversation.levensgebieden or {})]
+    settings = get_settings()
+    lines = [f"We bewaren dit gesprek: {messages} bericht{'' if messages == 1 else 'en'}."]
+    if topics:
+        lines.append("Het gaat over: " + ", ".join(topics) + ".")
+    for ticket in tickets:
+        who = ticket.team.name if ticket.team else settings.loket_name
+        lines.append(f"Uw vraag is doorgegeven aan {who} (nummer {ticket.reference}).")
+        if ticket.consent_scope:
+            lines.append("Zij zien " + " en ".join(CONSENT_SCOPES[s] for s in ticket.consent_scope) + ".")
+        elif ticket.acute_danger:
+            lines.append("Omdat u misschien in gevaar was, zien zij het hele gesprek.")
+    if not any(t.consent_given and "gesprek" in (t.consent_scope or []) for t in tickets):
+        days = load_inbox_settings().redact_unconsented_days
+        lines.append(f"Na {days} dagen zonder nieuwe berichten halen we de tekst van het gesprek weg.")
+    lines.append(f"Alles wordt uiterlijk {settings.retention_months} maanden na afloop gewist.")
+    lines.append("Wilt u dat we alles nu wissen? Dat kan.")
+    return {
+        "messages": messages,
+        "levensgebieden": sorted(conversation.levensgebieden or {}),
+        "tickets": [
+            {"reference": t.reference, "team": t.team.name if t.team else None, "status": STATUSES[t.status], "shared": list(t.consent_scope or [])}
+            for t in tickets
+        ],
+        "message": " ".join(lines),
+    }
+
+
+def forget(session: Session, conversation: Conversation) -> dict:
+    """Deletes the conversation, its messages and its tickets, at the resident's request.
+    The audit log keeps that it happened (ids only), not what was said."""
+    conversation_id = conversation.id
+    ticket_ids = list(session.scalars(select(HandoverTicket.id).where(HandoverTicket.conversation_id == conversation_id)))
+    erase_conversation(session, conversation)
+    audit.record(session, "erased_on_request", conversation_id=conversation_id, detail={"ticket_ids": ticket_ids})
+    return {
+        "deleted_tickets": len(ticket_ids),
+        "message": "Uw gesprek en alles wat u ons vertelde is gewist. Wilt u later weer iets vragen? Dan begint u een nieuw gesprek.",
+    }

@@ -1,0 +1,58 @@
+"""Times as a loket employee and a resident read them: Dutch, local time."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from conversations.models import as_utc
+
+try:
+    from zoneinfo import ZoneInfo
+
+    LOCAL = ZoneInfo("Europe/Amsterdam")
+except Exception:  # no tz database on this machine: show UTC rather than fail
+    LOCAL = timezone.utc
+
+DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+          "september", "oktober", "november", "december")
+
+
+def local(moment: datetime) -> datetime:
+    return as_utc(moment).astimezone(LOCAL)
+
+
+def dutch_datetime(moment: datetime | None, *, seconds: bool = False) -> str:
+    """'di 14 mei 2024 15:30' (or 15:30:07 with seconds, for the audit log)"""
+    if moment is None:
+        return ""
+    m = local(moment)
+    clock = f"{m:%H:%M:%S}" if seconds else f"{m:%H:%M}"
+    return f"{DAYS[m.weekday()][:2]} {m.day} {MONTHS[m.month - 1]} {m.year} {clock}"
+
+
+def dutch_deadline(moment: datetime, now: datetime | None = None) -> str:
+    """For residents: 'vandaag vóór 16:00', 'morgen vóór 12:00', 'vrijdag 17 mei vóór 09:00'.
+    Rounded up to the whole hour: a promise a resident can remember, never earlier than the SLA."""
+    m = local(moment)
+    if m.minute or m.second or m.microsecond:
+        m = m.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    today = local(now or datetime.now(timezone.utc)).date()
+    if m.date() == today:
+        day = "vandaag"
+    elif m.date() == today + timedelta(days=1):
+        day = "morgen"
+    else:
+        day = f"{DAYS[m.weekday()]} {m.day} {MONTHS[m.month - 1]}"
+    return f"{day} vóór {m:%H:%M}"
+
+
+def duration(delta: timedelta) -> str:
+    """'2 d 3 u', '3 u 20 min', '12 min' (absolute)."""
+    minutes = int(abs(delta.total_seconds()) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} u"
+    if hours:
+        return f"{hours} u {mins} min"
+    return f"{mins} min"

@@ -1,0 +1,148 @@
+"""Retention: closed tickets and silent conversations go after RETENTION_MONTHS; transcripts
+nobody agreed to share are redacted after 30 days; open tickets and consented ones are kept."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from conversations.models import Conversation, Message, utcnow
+from inbox.models import AuditLog, HandoverTicket, TicketNote, TicketStatus
+from inbox.retention import REDACTED_TEXT, months_before, run_retention
+from tests.inbox_support import db, inbox_app, make_conversation, make_ticket, world  # noqa: F401
+
+DAY = timedelta(days=1)
+
+
+def _ticket(db, age: timedelta, closed_ago: timedelta | None = None, **kwargs) -> HandoverTicket:
+    ticket = make_ticket(db, age=age, now=utcnow() - age, **kwargs)
+    if closed_ago is not None:
+        ticket.status, ticket.closing_reason, ticket.closed_at = TicketStatus.AFGEROND, "hulp_gestart", utcnow() - closed_ago
+    db.commit()
+    return ticket
+
+
+def _texts(db, conversation_id: str) -> list[str]:
+    return list(db.scalars(select(Message.text).where(Message.conversation_id == conversation_id).order_by(Message.id)))
+
+
+def test_months_before_handles_month_ends():
+    assert months_before(datetime(2025, 3, 31, tzinfo=timezone.utc), 1) == datetime(2025, 2, 28, tzinfo=timezone.utc)
+    assert months_before(datetime(2025, 1, 15, tzinfo=timezone.utc), 12) == datetime(2024, 1, 15, tzinfo=timezone.utc)
+    assert months_before(datetime(2025, 1, 15, tzinfo=timezone.utc), 13) == datetime(2023, 12, 15, tzinfo=timezone.utc)
+
+
+def test_retention(db, world):
+    old_closed = _ticket(db, age=400 * DAY, closed_ago=395 * DAY)
+    db.add(TicketNote(ticket=old_closed, text="oude notitie"))
+    recent_closed = _ticket(db, age=340 * DAY, closed_ago=330 * DAY)
+    old_open = _ticket(db, age=800 * DAY)
+    silent = make_conversation(db, [("resident", "hallo"), ("bot", "Waarmee kan ik helpen?")], age=400 * DAY)
+    unconsented = make_conversation(db, [("resident", "mijn schulden groeien"), ("bot", "Dat is vervelend.")],
+                                    levensgebieden={"geld": ["mijn schulden"]}, age=31 * DAY)
+    fresh = make_conversation(db, [("resident", "een vraag over de bibliotheek")], age=29 * DAY)
+    consented = _ticket(db, age=60 * DAY, closed_ago=50 * DAY, consent=True)
+    summary_only = _ticket(db, age=60 * DAY, closed_ago=50 * DAY, consent=["samenvatting"])
+    danger = _ticket(db, age=60 * DAY, closed_ago=50 * DAY, consent=False, acute_danger=True, reason="crisis",
+                     summary="Inwoner noemde een wapen in huis.")
+    db.commit()
+    ids = {name: t.id for name, t in [("old_closed", old_closed), ("recent_closed", recent_closed), ("old_open", old_open),
+                                      ("consented", consented), ("summary_only", summary_only), ("danger", danger)]}
+    conv = {name: t.conversation_id for name, t in [("old_closed", old_closed), ("recent_closed", recent_closed), ("old_open", old_open),
+                                                    ("consented", consented), ("summary_only", summary_only), ("danger", danger)]}
+    conv.update(silent=silent.id, unconsented=unconsented.id, fresh=fresh.id)
+
+    counts = run_retention(db, retention_months=12, redact_after_days=30)
+    db.commit()
+    db.expire_all()
+
+    assert counts["tickets_deleted"] == 1 and counts["conversations_deleted"] == 2
+    assert db.get(HandoverTicket, ids["old_closed"]) is None and db.get(Conversation, conv["old_closed"]) is None
+    assert _texts(db, conv["old_closed"]) == [] and db.scalars(select(TicketNote)).all() == []
+    assert db.get(Conversation, conv["silent"]) is None
+    # Kept: closed less than a year ago, and still open (however old).
+    assert db.get(HandoverTicket, ids["recent_closed"]) is not None
+    assert db.get(HandoverTicket, ids["old_open"]) is not None
+    assert REDACTED_TEXT not in _texts(db, conv["old_open"])
+    # Redacted after 30 days without consent; not before.
+    assert _texts(db, conv["unconsented"]) == [REDACTED_TEXT, REDACTED_TEXT]
+    assert db.get(Conversation, conv["unconsented"]).levensgebieden == {"geld": []}
+    assert _texts(db, conv["fresh"]) == ["een vraag over de bibliotheek"]
+    # Consent to share the conversation keeps it (until the ticket's own period ends).
+    assert REDACTED_TEXT not in _texts(db, conv["consented"])
+    # Consent to the summary only: the transcript goes, the summary stays.
+    assert set(_texts(db, conv["summary_only"])) == {REDACTED_TEXT}
+    assert db.get(HandoverTicket, ids["summary_only"]).levensgebieden == {"geld": ["de rekeningen"], "wonen": ["de huur"]}
+    # Shared without consent in acute danger: once closed, the words go too.
+    danger_ticket = db.get(HandoverTicket, ids["danger"])
+    assert set(_texts(db, conv["danger"])) == {REDACTED_TEXT}
+    assert danger_ticket.summary == "" and danger_ticket.levensgebieden == {"geld": [], "wonen": []}
+    assert counts["conversations_redacted"] == 3
+
+    # The audit trail of the deleted ticket survives it, and the run itself is logged.
+    assert db.scalars(select(AuditLog).where(AuditLog.ticket_id == ids["old_closed"])).all()
+    assert db.scalars(select(AuditLog).where(AuditLog.action == "retention_run")).one().detail["tickets_deleted"] == 1
+
+    # A second run finds nothing more to do.
+    again = run_retention(db, retention_months=12, redact_after_days=30)
+    assert again == {"tickets_deleted": 0, "conversations_deleted": 0, "conversations_redacted": 0, "messages_redacted": 0}
+
+
+def test_retention_default_is_twelve_months(db, world):
+    eleven = make_conversation(db, [("resident", "hoi")], age=335 * DAY)
+    thirteen = make_conversation(db, [("resident", "hoi")], age=396 * DAY)
+    db.commit()
+    run_retention(db)
+    db.commit()
+    assert db.get(Conversation, eleven.id) is not None and db.get(Conversation, thirteen.id) is None
+
+
+def test_cli_commands(settings, inbox_app, db, monkeypatch):
+    """`iad users create`, `iad teams create`, `iad wijken create`, `iad retention run` on the configured database."""
+    from iad.config import get_settings
+    from inbox.cli import retention, teams, users, wijken
+    from inbox.models import StaffUser
+
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        assert runner.invoke(teams, ["create", "--name", "Wijkteam Oost", "--phone", "053 333"]).exit_code == 0
+        result = runner.invoke(wijken, ["create", "--name", "Oost", "--team", "Wijkteam Oost", "--postcodes", "7521-7525, 7530"])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(users, ["create", "--username", "beheer", "--name", "Eerste Beheerder", "--role", "beheerder"],
+                               input="een-lang-wachtwoord\neen-lang-wachtwoord\n")
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(users, ["create", "--username", "kort", "--name", "K", "--team", "Wijkteam Oost"], env={"IAD_NEW_PASSWORD": "kort"})
+        assert result.exit_code != 0 and "12" in result.output
+        result = runner.invoke(users, ["create", "--username", "beheer", "--name", "Dubbel"], env={"IAD_NEW_PASSWORD": "een-lang-wachtwoord"})
+        assert result.exit_code != 0 and "exists" in result.output
+        db.expire_all()
+        admin = db.scalars(select(StaffUser).where(StaffUser.username == "beheer")).one()
+        assert admin.role == "beheerder" and admin.password_hash.startswith("$argon2id$")
+        result = runner.invoke(retention, ["run"])
+        assert result.exit_code == 0 and '"tickets_deleted": 0' in result.output
+    finally:
+        get_settings.cache_clear()
+
+
+def test_resident_asks_what_is_stored_and_to_forget(db, world):
+    from inbox.regie import forget, what_is_stored
+
+    ticket = make_ticket(db, consent=["samenvatting"])
+    conversation = ticket.conversation
+    stored = what_is_stored(db, conversation)
+    assert stored["messages"] == 3 and stored["levensgebieden"] == ["geld", "wonen"]
+    assert stored["tickets"] == [{"reference": ticket.reference, "team": "Sociaal wijkteam Noord", "status": "Nieuw", "shared": ["samenvatting"]}]
+    assert "Sociaal wijkteam Noord" in stored["message"] and "30 dagen" in stored["message"] and "wissen" in stored["message"]
+
+    ticket_id, conversation_id = ticket.id, conversation.id
+    result = forget(db, conversation)
+    db.commit()
+    assert result["deleted_tickets"] == 1
+    db.expire_all()
+    assert db.get(Conversation, conversation_id) is None and db.get(HandoverTicket, ticket_id) is None
+    assert _texts(db, conversation_id) == []
+    entry = db.scalars(select(AuditLog).where(AuditLog.action == "erased_on_request")).one()
+    assert entry.conversation_id == conversation_id and entry.detail == {"ticket_ids": [ticket_id]}
