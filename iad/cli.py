@@ -44,9 +44,21 @@ def setup(skip_train: bool, no_demo_data: bool) -> None:
     step("embedding model", lambda: ensure_embedding_model(settings))
     step("database", lambda: upgrade_database())
     if not no_demo_data:
-        from sociale_kaart.demo import import_demo_data
+        from inbox.demo import ensure_demo_teams
+        from sociale_kaart.importer import import_demo_data
 
-        step("demo data", lambda: import_demo_data())
+        step("demo sociale kaart", lambda: import_demo_data())
+
+        def demo_teams():
+            from iad.db import session_scope
+
+            with session_scope() as session:
+                return ensure_demo_teams(session, settings.loket_phone)
+
+        step("demo wijkteams", demo_teams)
+    from bot.actions.lg_classifier import ensure_classifier
+
+    step("levensgebieden classifier", lambda: ensure_classifier())
     # Rasa's spaCy (3.4) differs from the app's, so the pipeline is built in Rasa's environment.
     step("spaCy nl pipeline for Rasa", lambda: subprocess.run(
         [str(rasa_python()), "-m", "bot.spacy_model", "var/spacy-nl"],
@@ -153,6 +165,15 @@ def rasa_train(force: bool) -> None:
 @main.group("eval")
 def eval_group() -> None:
     """Measure quality on labelled cases (never train on them)."""
+
+
+@eval_group.command("nlu")
+@click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+def eval_nlu(cases: Path) -> None:
+    """Levensgebieden (multi-label) and crisis detection on single messages, with the trained model."""
+    from bot.evaluate import evaluate_nlu
+
+    _echo_json(evaluate_nlu(cases))
 
 
 @eval_group.command("dialogues")

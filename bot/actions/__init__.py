@@ -1,0 +1,45 @@
+"""Custom actions for the IAD loket bot. Run from the repository root, in the app venv:
+
+    .venv/bin/python -m rasa_sdk --actions bot.actions -p 5055
+"""
+from bot.actions.actions import (  # noqa: F401  (rasa-sdk registers Action subclasses)
+    ActionClarify,
+    ActionCrisis,
+    ActionExtractSignals,
+    ActionHandoverAccept,
+    ActionNieuweVraag,
+    ActionOfferHandover,
+    ActionZoekHulp,
+    ValidateVraagverheldering,
+)
+
+
+def _warm_up() -> None:
+    """Load the embedding model, the levensgebieden classifier and the search index in the
+    background when the action server starts, so the first resident does not wait."""
+    import logging
+
+    log = logging.getLogger(__name__)
+    try:
+        from bot.actions.lg_classifier import get_classifier
+
+        get_classifier()
+        from knowledge.search import warm_index
+
+        log.info("search index warm: %s", warm_index())
+    except Exception:  # warm-up is an optimisation; a failure shows up at the first search
+        log.warning("warm-up failed", exc_info=True)
+
+
+def _in_action_server() -> bool:
+    """True when imported by `python -m rasa_sdk` (not by the web app, tests or eval)."""
+    import sys
+
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return bool(spec and spec.name.startswith("rasa_sdk"))
+
+
+if _in_action_server() and __import__("os").environ.get("IAD_ACTIONS_WARM_UP", "1") == "1":
+    import threading as _threading
+
+    _threading.Thread(target=_warm_up, name="iad-actions-warm-up", daemon=True).start()

@@ -1,0 +1,398 @@
+"""Custom actions of the IAD loket assistant (run by rasa-sdk in the app venv).
+
+Every resident message first passes action_extract_signals (the custom slot mapping of
+the levensgebieden slots), so the conversation keeps every levensgebied heard, in the
+resident's own words, whatever the intent was.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import zoeken
+from bot.actions.levensgebieden import (
+    detect_language,
+    detect_signalen,
+    fold,
+    levensgebieden_for_message,
+    merge,
+)
+
+log = logging.getLogger(__name__)
+
+CRISIS_INTENTS = {
+    "crisis_suicide": "suicide",
+    "crisis_geweld": "geweld",
+    "crisis_acuut_gevaar": "acuut_gevaar",
+    "crisis_dakloos_vannacht": "dakloos_vannacht",
+    "crisis_verward": "verward",
+}
+# At most this many clarifying questions per conversation: one per levensgebied heard,
+# but a resident with many problems should not get a questionnaire; the wijkteam asks
+# further (Haarlem cluster D: "diepere vraagverkenning").
+MAX_VRAGEN = 2
+HANDOVER_REDENEN = (
+    "crisis", "wil_mens", "helpt_niet", "regieverlies", "zorg_om_ander",
+    "meerdere_levensgebieden",
+)
+
+
+def _settings():
+    from iad.config import get_settings
+
+    return get_settings()
+
+
+def _intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def _text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def report_levensgebieden(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Tell the front door every levensgebied heard so far, with the resident's words (a
+    custom payload, not shown). Rasa 3.6 drops messages from slot-mapping actions, so
+    action_extract_signals cannot send it; the form's validation (every answer), the
+    handover offer (every crisis turn too) and the clarification send it instead. The
+    list is cumulative: the front door merges it into the conversation."""
+    woorden = tracker.get_slot("levensgebied_woorden") or {}
+    if woorden:
+        dispatcher.utter_message(json_message={"levensgebieden": woorden})
+
+
+def handover_advice(tracker: Tracker) -> tuple[bool, str | None]:
+    """Should the bot offer a warm handover after the services, and why?
+
+    Following the IAD order a resident first hears about their own network and the
+    algemene voorzieningen; the wijkteam comes in when the question is broad (three or
+    more levensgebieden, or two without a network that helps), when the resident is
+    losing grip (regieverlies), or when they worry about someone else."""
+    if tracker.get_slot("crisis_handled") or tracker.get_slot("handover_reden") == "crisis":
+        return True, "crisis"
+    # Once accepted, or once offered for the same reason, the resident is not asked again
+    # (they can always ask for a person themselves).
+    if tracker.get_slot("handover_geaccepteerd"):
+        return False, None
+    eerder = set(tracker.get_slot("handover_aangeboden") or [])
+    signalen = tracker.get_slot("signalen") or {}
+    codes = tracker.get_slot("levensgebieden") or []
+    eigen = tracker.get_slot("eigen_kracht")
+    if signalen.get("regieverlies") and "regieverlies" not in eerder:
+        return True, "regieverlies"
+    if signalen.get("zorg_om_ander") and "zorg_om_ander" not in eerder:
+        return True, "zorg_om_ander"
+    breed = len(codes) >= 3 or (len(codes) >= 2 and eigen != "ja")
+    if breed and not eerder & {"meerdere_levensgebieden", "regieverlies"}:
+        return True, "meerdere_levensgebieden"
+    return False, None
+
+
+# ----------------------------------------------------------------------------- signals
+
+
+class ActionExtractSignals(Action):
+    """Runs after every resident message (custom slot mapping): language, levensgebieden
+    with the resident's own words, handover signals, and the loket's contact details."""
+
+    def name(self) -> str:
+        return "action_extract_signals"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: dict) -> list[dict]:
+        text = _text(tracker)
+        events: list[dict] = []
+        lang = detect_language(text)
+        if lang and lang != tracker.get_slot("taal"):
+            events.append(SlotSet("taal", lang))
+        # Inside the vraagverheldering an answer counts whatever intent the NLU gave it.
+        intent = None if (tracker.active_loop or {}).get("name") else _intent(tracker)
+        found = levensgebieden_for_message(text, intent)
+        if found:
+            woorden = merge(tracker.get_slot("levensgebied_woorden"), found)
+            order = list(tracker.get_slot("levensgebieden") or [])
+            order += [c for c in woorden if c not in order]
+            events += [SlotSet("levensgebied_woorden", woorden), SlotSet("levensgebieden", order)]
+            # The codes of the question being clarified now (a conversation can hold
+            # several questions; action_nieuwe_vraag starts a new list).
+            vraag = list(tracker.get_slot("vraag_codes") or [])
+            vraag += [c for c in found if c not in vraag]
+            events.append(SlotSet("vraag_codes", vraag))
+        signalen = detect_signalen(text)
+        if signalen:
+            events.append(SlotSet("signalen", merge(tracker.get_slot("signalen"), signalen)))
+        if not tracker.get_slot("loket_telefoon"):
+            s = _settings()
+            events += [
+                SlotSet("loket_naam", s.loket_name),
+                SlotSet("loket_telefoon", s.loket_phone),
+                SlotSet("loket_uren", s.loket_hours),
+            ]
+        return events
+
+
+# ---------------------------------------------------------------------- vraagverheldering
+
+
+class ActionNieuweVraag(Action):
+    """A new question starts a new vraagverheldering: the answers to the previous one are
+    cleared; what was heard in the conversation (levensgebieden, signals) stays."""
+
+    def name(self) -> str:
+        return "action_nieuwe_vraag"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: dict) -> list[dict]:
+        from iad.taxonomy import LEVENSGEBIED_CODES
+
+        text = _text(tracker)
+        events = [SlotSet(f"vv_{c}", None) for c in LEVENSGEBIED_CODES]
+        events += [
+            SlotSet("vraag_tekst", text),
+            SlotSet("vraag_codes", list(levensgebieden_for_message(text, "hulpvraag"))),
+            SlotSet("onderwerp", None),
+            SlotSet("eigen_kracht", None),
+            SlotSet("eigen_kracht_woorden", None),
+            SlotSet("aangeboden", []),
+        ]
+        return events
+
+
+def classify_eigen_kracht(text: str) -> str:
+    """ja | soms | nee from the resident's answer about their own network."""
+    t = fold(text or "")
+    partial = re.search(r"\b(soms|beetje|af en toe|niet altijd|niet meer|maar|sometimes|a bit)\b", t)
+    neg = re.search(r"\b(nee|niemand|geen|niet|no|nobody|no one|alleen)\b", t)
+    pos = re.search(
+        r"\b(ja|jawel|wel|helpt|helpen|zus|broer|moeder|vader|buur\w*|vriend\w*|familie|"
+        r"dochter|zoon|kinderen|partner|man|vrouw|yes|sister|brother|mother|father|friend\w*)\b",
+        t,
+    )
+    if partial or (pos and neg):
+        return "soms"
+    if neg:
+        return "nee"
+    if pos:
+        return "ja"
+    return "onbekend"
+
+
+class ValidateVraagverheldering(FormValidationAction):
+    def name(self) -> str:
+        return "validate_vraagverheldering_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker: Tracker, domain) -> list[str]:
+        codes = tracker.get_slot("vraag_codes") or []
+        signalen = tracker.get_slot("signalen") or {}
+        slots: list[str] = []
+        if not codes:
+            slots.append("onderwerp")
+        asked = [c for c in codes if tracker.get_slot(f"vv_{c}") is not None]
+        todo = [c for c in codes if c not in asked]
+        # Losing grip: no questionnaire, go to eigen kracht and a warm handover (unless that
+        # handover was already offered in this conversation).
+        shortcut = signalen.get("regieverlies") and handover_advice(tracker)[1] == "regieverlies"
+        budget = 0 if shortcut else max(0, MAX_VRAGEN - len(asked))
+        slots += [f"vv_{c}" for c in asked] + [f"vv_{c}" for c in todo[:budget]]
+        slots.append("eigen_kracht")
+        return slots
+
+    async def run(self, dispatcher, tracker: Tracker, domain: dict) -> list[dict]:
+        # The front door answered a crisis with numbers that our NLU did not see as one:
+        # stop asking questions; action_zoek_hulp then offers the warm handover.
+        if tracker.get_slot("crisis_handled") and _intent(tracker) not in CRISIS_INTENTS:
+            report_levensgebieden(dispatcher, tracker)
+            return [
+                SlotSet("handover_reden", "crisis"),
+                SlotSet("requested_slot", None),
+                ActiveLoop(None),
+            ]
+        report_levensgebieden(dispatcher, tracker)
+        events = await super().run(dispatcher, tracker, domain)
+        if any(e.get("name") == "handover_reden" and e.get("value") == "crisis" for e in events):
+            events += [SlotSet("requested_slot", None), ActiveLoop(None)]
+        return events
+
+    def validate_eigen_kracht(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        text = _text(tracker)
+        if value in ("ja", "soms", "nee"):
+            return {"eigen_kracht": value}
+        return {"eigen_kracht": classify_eigen_kracht(str(value)), "eigen_kracht_woorden": text}
+
+    def validate_vv_veiligheid(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        t = fold(str(value))
+        unsafe = _intent(tracker) == "deny" or re.search(
+            r"\b(nee|niet veilig|onveilig|bang|no|not safe)\b", t
+        )
+        if unsafe and not re.search(r"\b(ja|wel veilig|yes)\b", t):
+            _utter_crisis(dispatcher, tracker, "geweld")
+            return {"vv_veiligheid": "nee", "handover_reden": "crisis"}
+        return {"vv_veiligheid": "ja" if value == "/affirm" else value}
+
+
+# ------------------------------------------------------------------------------ search
+
+
+class ActionZoekHulp(Action):
+    """After the vraagverheldering: 2-3 services from the sociale kaart with how to reach
+    them, then either 'does this help?' (rule) or a handover offer (handover_advies)."""
+
+    def name(self) -> str:
+        return "action_zoek_hulp"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
+        advies, reden = handover_advice(tracker)
+        if reden == "crisis":
+            return [SlotSet("handover_advies", True), SlotSet("handover_reden", "crisis")]
+        eigen = tracker.get_slot("eigen_kracht")
+        if eigen in ("ja", "soms", "nee"):
+            dispatcher.utter_message(response=f"utter_eigen_kracht_{eigen}")
+
+        codes = list(tracker.get_slot("vraag_codes") or [])
+        woorden = tracker.get_slot("levensgebied_woorden") or {}
+        antwoorden = {c: tracker.get_slot(f"vv_{c}") for c in codes if tracker.get_slot(f"vv_{c}")}
+        hulpvraag = tracker.get_slot("vraag_tekst") or ""
+        onderwerp = tracker.get_slot("onderwerp")
+        if onderwerp and not onderwerp.startswith("/"):
+            hulpvraag = f"{hulpvraag} {onderwerp}".strip()
+        queries = zoeken.build_queries(
+            hulpvraag, codes, woorden, antwoorden, english=tracker.get_slot("taal") == "en"
+        )
+        gemeente = tracker.get_slot("gemeente") or _settings().gemeente
+        age = zoeken.parse_age(tracker.get_slot("vv_opvoeden"))
+        try:
+            offers = zoeken.find_offers(queries, gemeente, age=age) if queries else []
+        except Exception:  # the resident must get an answer, whatever broke
+            log.exception("search failed")
+            dispatcher.utter_message(response="utter_zoeken_kapot")
+            return [SlotSet("handover_advies", True), SlotSet("handover_reden", reden or "helpt_niet")]
+        if not offers:
+            dispatcher.utter_message(response="utter_geen_match")
+            return [SlotSet("handover_advies", True), SlotSet("handover_reden", reden or "helpt_niet")]
+        dispatcher.utter_message(response="utter_hulp_intro")
+        for i, offer in enumerate(offers, start=1):
+            dispatcher.utter_message(
+                response="utter_hulp_item",
+                nummer=i,
+                naam=offer.name,
+                wat=offer.wat,
+                contact=f" {offer.contact}" if offer.contact else "",
+            )
+        return [
+            SlotSet("aangeboden", [o.id for o in offers]),
+            SlotSet("handover_advies", advies),
+            SlotSet("handover_reden", reden),
+        ]
+
+
+# ------------------------------------------------------------------------------- crisis
+
+
+def _utter_crisis(dispatcher: CollectingDispatcher, tracker: Tracker, code: str) -> None:
+    from iad.taxonomy import crisis_contact
+
+    s = _settings()
+    dispatcher.utter_message(
+        response=f"utter_crisis_{code}",
+        contact=crisis_contact(code, s),
+        nachtopvang=s.night_shelter_phone,
+        politie=s.police_non_urgent_phone,
+    )
+
+
+class ActionCrisis(Action):
+    """The right number first. When the front door already sent this crisis's numbers in
+    this turn (slot crisis_handled), they are not repeated; the handover offer follows."""
+
+    def name(self) -> str:
+        return "action_crisis"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict]:
+        code = CRISIS_INTENTS.get(_intent(tracker) or "")
+        if code and tracker.get_slot("crisis_handled") != code:
+            _utter_crisis(dispatcher, tracker, code)
+        return [SlotSet("handover_reden", "crisis")]
+
+
+# ----------------------------------------------------------------------------- handover
+
+
+class ActionOfferHandover(Action):
+    """Offer a warm handover to the wijkteam and record why (slot handover_reden).
+    Consent and the ticket belong to the handover issue."""
+
+    def name(self) -> str:
+        return "action_offer_handover"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict]:
+        reden = self.reden(tracker)
+        dispatcher.utter_message(response=f"utter_handover_aanbod_{reden}")
+        # For the front door: the conversation records that a handover was offered, and why.
+        dispatcher.utter_message(json_message={"handover_offered": reden})
+        report_levensgebieden(dispatcher, tracker)
+        eerder = list(tracker.get_slot("handover_aangeboden") or [])
+        return [
+            SlotSet("handover_reden", reden),
+            SlotSet("handover_advies", False),
+            SlotSet("handover_aangeboden", eerder + [reden] if reden not in eerder else eerder),
+        ]
+
+    @staticmethod
+    def reden(tracker: Tracker) -> str:
+        intent = _intent(tracker)
+        if intent in CRISIS_INTENTS or tracker.get_slot("crisis_handled"):
+            return "crisis"
+        # An action (search, form, clarify) asked for this offer and said why.
+        pending = tracker.get_slot("handover_reden")
+        if tracker.get_slot("handover_advies") and pending in HANDOVER_REDENEN:
+            return pending
+        if intent == "ask_human":
+            return "wil_mens"
+        if intent == "deny":
+            return "helpt_niet"
+        return handover_advice(tracker)[1] or "wil_mens"
+
+
+class ActionHandoverAccept(Action):
+    def name(self) -> str:
+        return "action_handover_accept"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict]:
+        dispatcher.utter_message(response="utter_handover_ja")
+        dispatcher.utter_message(json_message={"handover_accepted": True})
+        return [SlotSet("handover_geaccepteerd", True)]
+
+
+# ---------------------------------------------------------------------------- fallback
+
+
+class ActionClarify(Action):
+    """Low NLU confidence: ask what the resident means instead of guessing. The second
+    time in a row, point to a person. With a crisis answered by the front door, offer the
+    warm handover instead."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict]:
+        report_levensgebieden(dispatcher, tracker)
+        if tracker.get_slot("crisis_handled"):
+            return [SlotSet("handover_advies", True), SlotSet("handover_reden", "crisis")]
+        if self._previous_was_clarify(tracker):
+            dispatcher.utter_message(response="utter_clarify_again")
+        else:
+            dispatcher.utter_message(response="utter_clarify")
+        return [SlotSet("handover_advies", False)]
+
+    @staticmethod
+    def _previous_was_clarify(tracker: Tracker) -> bool:
+        bot_actions = [
+            e.get("name")
+            for e in tracker.events
+            if e.get("event") == "action" and e.get("name") not in ("action_listen", "action_extract_slots", None)
+        ]
+        return bool(bot_actions) and bot_actions[-1] == "action_clarify"

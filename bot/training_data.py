@@ -1,0 +1,56 @@
+"""The project's own labelled examples, read from the Rasa NLU files in bot/data/nlu.
+
+Every `intent` block may carry `metadata.levensgebieden`; blocks without it (greet,
+out_of_scope, ...) are examples with no levensgebied. Used to train and sanity-check the
+levensgebieden detector; the evaluation sets in ../shared/eval are never read here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+NLU_DIR = Path(__file__).resolve().parent / "data" / "nlu"
+CRISIS_INTENTS = {
+    "crisis_suicide": "suicide",
+    "crisis_geweld": "geweld",
+    "crisis_acuut_gevaar": "acuut_gevaar",
+    "crisis_dakloos_vannacht": "dakloos_vannacht",
+    "crisis_verward": "verward",
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    levensgebieden: tuple[str, ...]
+    crisis: str | None
+    source: str
+
+
+def _example_texts(examples) -> list[str]:
+    if isinstance(examples, str):
+        return [
+            line.strip()[2:].strip()
+            for line in examples.splitlines()
+            if line.strip().startswith("- ")
+        ]
+    return [e["text"].strip() for e in examples]
+
+
+def load_examples(nlu_dir: Path = NLU_DIR) -> list[Example]:
+    out: list[Example] = []
+    for path in sorted(nlu_dir.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in data.get("nlu", []):
+            intent = block.get("intent")
+            if not intent:
+                continue
+            labels = tuple((block.get("metadata") or {}).get("levensgebieden") or ())
+            for text in _example_texts(block.get("examples", "")):
+                out.append(
+                    Example(text, intent, labels, CRISIS_INTENTS.get(intent), path.name)
+                )
+    return out
