@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,9 +28,11 @@ class Outcome:
 
 
 class FrontDoor:
-    def __init__(self, settings: Settings, rasa: RasaClient):
+    def __init__(self, settings: Settings, rasa: RasaClient, forget: Callable[[Session, Conversation], object] | None = None):
         self.settings = settings
         self.rasa = rasa
+        # Erases a conversation at the resident's request (the inbox owns what else goes with it).
+        self.forget = forget
 
     def start_conversation(self, session: Session, channel: str, *, gemeente: str | None = None) -> Conversation:
         conversation = Conversation(channel=channel, gemeente=gemeente or self.settings.gemeente, levensgebieden={})
@@ -94,6 +97,10 @@ class FrontDoor:
 
         session.add_all(replies)
         session.commit()
+        if conversation.forget_requested and self.forget is not None:
+            # Only now: the replies confirming the erasure are sent, then nothing is kept.
+            self.forget(session, conversation)
+            session.commit()
         return Outcome(conversation, message, replies)
 
     @staticmethod
@@ -108,6 +115,8 @@ class FrontDoor:
         """The bot reports what it heard and decided through a custom payload (not shown)."""
         if custom.get("handover_offered"):
             conversation.handover_reason = str(custom["handover_offered"])[:40]
+        if custom.get("forget_conversation"):
+            conversation.forget_requested = True
         if isinstance(custom.get("levensgebieden"), dict):
             self._merge_levensgebieden(conversation, custom["levensgebieden"])
 

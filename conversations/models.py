@@ -69,6 +69,9 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     last_resident_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # Not stored: set during a turn when the resident asked to erase the conversation.
+    forget_requested = False
+
     messages: Mapped[list["Message"]] = relationship(
         back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
     )

@@ -24,7 +24,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     make_session = session_factory(get_engine(settings.database_url))
-    app.extensions["front_door"] = FrontDoor(settings, RasaClient(settings))
+    from inbox.regie import forget
+
+    app.extensions["front_door"] = FrontDoor(settings, RasaClient(settings), forget=forget)
 
     @app.before_request
     def _open_session():
