@@ -45,7 +45,7 @@ def setup(skip_train: bool, no_demo_data: bool) -> None:
     step("database", lambda: upgrade_database())
     if not no_demo_data:
         from inbox.demo import ensure_demo_teams
-        from sociale_kaart.importer import import_demo_data
+        from sociale_kaart.demo import import_demo_data
 
         step("demo sociale kaart", lambda: import_demo_data())
 
@@ -167,6 +167,18 @@ def eval_group() -> None:
     """Measure quality on labelled cases (never train on them)."""
 
 
+@eval_group.command("search")
+@click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--directory", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The directory to search (any importable format); default: the Twente sociale kaart.")
+@click.option("--details", is_flag=True, help="Print the ranking per query too.")
+def eval_search(cases: Path, directory: Path | None, details: bool) -> None:
+    """Hybrid search against a plain BM25 baseline, on a scratch copy of the directory."""
+    from knowledge.evaluate import evaluate_search
+
+    _echo_json(evaluate_search(cases, directory, details=details))
+
+
 @eval_group.command("nlu")
 @click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 def eval_nlu(cases: Path) -> None:
@@ -192,3 +204,48 @@ def eval_dialogues(cases: Path, channel: str, url: str | None, details: bool) ->
     if not details:
         result.pop("details")
     _echo_json(result)
+
+
+@main.group("bench")
+def bench_group() -> None:
+    """Speed and load, measured."""
+
+
+@bench_group.command("search")
+@click.option("--services", type=int, default=10_000, show_default=True)
+@click.option("--rounds", type=int, default=10, show_default=True)
+@click.option("--seed", type=int, default=0)
+def bench_search_command(services: int, rounds: int, seed: int) -> None:
+    """p50/p95 search latency (query embedding included) and index build time on a generated directory."""
+    from knowledge.bench import bench_search
+
+    _echo_json(bench_search(services, seed=seed, rounds=rounds))
+
+
+# --- the directory ----------------------------------------------------------------------
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", default=None, help="Auto-detected from the file when omitted.")
+@click.option("--dataset", default=None, help="Name of the source, for prune.")
+@click.option("--prune", is_flag=True, help="Remove this dataset's services that are not in the file.")
+@click.option("--dry-run", is_flag=True, help="Validate only.")
+def import_command(path: Path, fmt: str | None, dataset: str | None, prune: bool, dry_run: bool) -> None:
+    """Import a sociale kaart (HSDS JSON/CSV, simple CSV, Twente JSON Lines): validated first,
+    one transaction, every bad row reported with its line and reason."""
+    from sociale_kaart.importer import import_file
+
+    report = import_file(path, fmt=fmt, dataset=dataset, prune=prune, dry_run=dry_run)
+    _echo_json(report.to_dict())
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command("export")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", default=None, help=".json / .jsonl / .zip or a folder (HSDS CSV).")
+def export_command(path: Path, fmt: str | None) -> None:
+    """Write the directory as HSDS."""
+    from sociale_kaart.exporter import export_hsds
+
+    _echo_json(export_hsds(path, fmt=fmt))

@@ -42,7 +42,7 @@ def _search_index() -> dict:
     from knowledge.search import index_status
 
     try:
-        return index_status()
+        return index_status(get_engine(current_app.config["IAD_SETTINGS"].database_url))
     except Exception as exc:
         return {"up": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
 
