@@ -72,11 +72,17 @@ def train_if_changed(settings: Settings, force: bool = False) -> bool:
     if not force and model_path(settings).exists() and fingerprint_file.exists() and fingerprint_file.read_text() == fingerprint:
         return False
     settings.rasa_model_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [str(rasa_bin()), "train", "--config", str(BOT_DIR / "config.yml"), "--domain", str(BOT_DIR / "domain"),
-         "--data", str(BOT_DIR / "data"), "--out", str(settings.rasa_model_dir), "--fixed-model-name", MODEL_NAME],
-        cwd=PROJECT_ROOT, check=True, env=rasa_env(settings),
-    )
+    log_path = settings.data_dir / "logs" / "rasa-train.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:  # progress bars would flood the console
+        result = subprocess.run(
+            [str(rasa_bin()), "train", "--config", str(BOT_DIR / "config.yml"), "--domain", str(BOT_DIR / "domain"),
+             "--data", str(BOT_DIR / "data"), "--out", str(settings.rasa_model_dir), "--fixed-model-name", MODEL_NAME],
+            cwd=PROJECT_ROOT, env=rasa_env(settings), stdout=log, stderr=subprocess.STDOUT,
+        )
+    if result.returncode != 0:
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
+        raise RuntimeError(f"rasa train failed ({result.returncode}); see {log_path}:\n{tail}")
     fingerprint_file.write_text(fingerprint)
     return True
 
