@@ -222,6 +222,19 @@ def bench_search_command(services: int, rounds: int, seed: int) -> None:
     _echo_json(bench_search(services, seed=seed, rounds=rounds))
 
 
+@bench_group.command("dialogue")
+@click.option("--conversations", type=int, default=20, show_default=True)
+@click.option("--url", default=None, help="A running stack; default: the configured one, else one is started.")
+def bench_dialogue_command(conversations: int, url: str | None) -> None:
+    """Turn latency through the chat API, for turns that end in a search (p50/p95)."""
+    from conversations.bench import bench_dialogue
+    from iad.stack import running_stack
+
+    settings = get_settings()
+    with running_stack(url or settings.public_base_url, settings.data_dir / "logs" / "bench") as base_url:
+        _echo_json(bench_dialogue(base_url, settings.database_url, conversations))
+
+
 # --- the directory ----------------------------------------------------------------------
 
 @main.command("import")
