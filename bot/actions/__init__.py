@@ -12,6 +12,13 @@ from bot.actions.actions import (  # noqa: F401  (rasa-sdk registers Action subc
     ActionZoekHulp,
     ValidateVraagverheldering,
 )
+from bot.actions.handover import (  # noqa: F401
+    ActionHandoverAcuut,
+    ActionHandoverTicket,
+    ActionWatBewaard,
+    ActionWisGesprek,
+    ValidateHandoverForm,
+)
 
 
 def _warm_up() -> None:

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import zoeken
@@ -110,9 +110,11 @@ class ActionExtractSignals(Action):
         lang = detect_language(text)
         if lang and lang != tracker.get_slot("taal"):
             events.append(SlotSet("taal", lang))
+        loop = (tracker.active_loop or {}).get("name")
         # Inside the vraagverheldering an answer counts whatever intent the NLU gave it.
-        intent = None if (tracker.active_loop or {}).get("name") else _intent(tracker)
-        found = levensgebieden_for_message(text, intent)
+        # Answers in the handover form are contact details ("bellen", "7511 AB"): no signals.
+        intent = None if loop == "vraagverheldering_form" else _intent(tracker)
+        found = {} if loop == "handover_form" else levensgebieden_for_message(text, intent)
         if found:
             woorden = merge(tracker.get_slot("levensgebied_woorden"), found)
             order = list(tracker.get_slot("levensgebieden") or [])
@@ -123,7 +125,7 @@ class ActionExtractSignals(Action):
             vraag = list(tracker.get_slot("vraag_codes") or [])
             vraag += [c for c in found if c not in vraag]
             events.append(SlotSet("vraag_codes", vraag))
-        signalen = detect_signalen(text)
+        signalen = {} if loop == "handover_form" else detect_signalen(text)
         if signalen:
             events.append(SlotSet("signalen", merge(tracker.get_slot("signalen"), signalen)))
         if not tracker.get_slot("loket_telefoon"):
@@ -283,7 +285,8 @@ class ActionZoekHulp(Action):
                 contact=f" {offer.contact}" if offer.contact else "",
             )
         return [
-            SlotSet("aangeboden", [o.id for o in offers]),
+            # For the handover ticket ("what was already advised"): what the resident saw.
+            SlotSet("aangeboden", [{"id": o.id, "name": o.name} for o in offers]),
             SlotSet("handover_advies", advies),
             SlotSet("handover_reden", reden),
         ]
@@ -322,14 +325,20 @@ class ActionCrisis(Action):
 
 
 class ActionOfferHandover(Action):
-    """Offer a warm handover to the wijkteam and record why (slot handover_reden).
-    Consent and the ticket belong to the handover issue."""
+    """Offer a warm handover to the wijkteam and record why (slot handover_reden). A yes
+    starts the handover_form (consent first); in acute danger there is no offer: the
+    ticket is opened at once (action_handover_acuut)."""
 
     def name(self) -> str:
         return "action_offer_handover"
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict]:
         reden = self.reden(tracker)
+        if tracker.get_slot("crisis_handled") == "acuut_gevaar" or _intent(tracker) == "crisis_acuut_gevaar":
+            # The front door saw acute danger that our NLU read as something else: the same
+            # path as the crisis_acuut_gevaar rule, whatever rule brought us here.
+            return [SlotSet("handover_reden", "crisis"), SlotSet("handover_advies", False),
+                    FollowupAction("action_handover_acuut")]
         dispatcher.utter_message(response=f"utter_handover_aanbod_{reden}")
         # For the front door: the conversation records that a handover was offered, and why.
         dispatcher.utter_message(json_message={"handover_offered": reden})
@@ -358,13 +367,17 @@ class ActionOfferHandover(Action):
 
 
 class ActionHandoverAccept(Action):
+    """The resident said yes to the offer: tell the front door, and start the handover_form
+    afresh (answers from an earlier handover in this conversation do not count)."""
+
     def name(self) -> str:
         return "action_handover_accept"
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict]:
-        dispatcher.utter_message(response="utter_handover_ja")
         dispatcher.utter_message(json_message={"handover_accepted": True})
-        return [SlotSet("handover_geaccepteerd", True)]
+        return [SlotSet("handover_geaccepteerd", True)] + [
+            SlotSet(slot, None) for slot in ("handover_toestemming", "handover_contact", "handover_moment", "handover_postcode")
+        ]
 
 
 # ---------------------------------------------------------------------------- fallback

@@ -113,7 +113,7 @@ def detect_levensgebieden(text: str, use_classifier: bool | None = None) -> dict
 # vraagverheldering every answer counts, whatever its intent (see the extraction action).
 NO_LEVENSGEBIED_INTENTS = frozenset(
     {"greet", "goodbye", "thanks", "bot_capabilities", "insult", "nonsense", "out_of_scope",
-     "medical_question"}
+     "medical_question", "vraag_gegevens", "verwijder_gegevens"}
 )
 
 

@@ -1,0 +1,424 @@
+"""The warm handover after the resident's yes: consent first, then how and when to make
+contact and the postcode (handover_form), then the ticket in the inbox. Also acute danger
+(a ticket without consent, and the resident is told) and regie op gegevens (what is stored,
+and erasing it on request).
+
+The actions run in the app venv and use the app's database directly: the conversation id
+is Rasa's sender id (the front door talks to Rasa with conversation.id)."""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import AllSlotsReset, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.levensgebieden import fold
+
+log = logging.getLogger(__name__)
+
+HANDOVER_SLOTS = ("handover_toestemming", "handover_contact", "handover_moment", "handover_postcode")
+TOESTEMMING = {"samenvatting_gesprek": ["samenvatting", "gesprek"], "samenvatting": ["samenvatting"]}
+CONTACT = ("bellen", "whatsapp", "chat", "huisbezoek")
+# The way the resident came in is the default way back.
+CONTACT_DEFAULT = {"web": "chat", "whatsapp": "whatsapp", "voice": "bellen"}
+MOMENT_TEXT = {"ochtend": "'s ochtends", "middag": "'s middags", "maakt_niet_uit": None}
+SKIP = "overslaan"
+
+
+def _settings():
+    from iad.config import get_settings
+
+    return get_settings()
+
+
+def _intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def _typed(tracker: Tracker) -> str:
+    """The resident's own text, or "" when the answer came from a button payload."""
+    text = tracker.latest_message.get("text") or ""
+    return "" if text.startswith("/") else text
+
+
+def _english(tracker: Tracker) -> bool:
+    return tracker.get_slot("taal") == "en"
+
+
+# ------------------------------------------------------------ reading typed answers
+
+
+def classify_toestemming(text: str, intent: str | None) -> str | None:
+    """samenvatting_gesprek | samenvatting | nee, from what the resident typed. Without a
+    clear yes nothing is shared: a bare "nee" means nothing at all."""
+    t = fold(text)
+    if re.search(r"\b(alleen|only|just)\b.*\b(samenvatting|summary)\b", t) or re.search(
+        r"\b(niet|geen) (het |dat |dit )?gesprek\b|\bnot the (chat|conversation)\b", t
+    ):
+        return "samenvatting"
+    if re.search(r"\b(niets|niks|nothing|niet delen|liever niet|don'?t share|rather not)\b", t):
+        return "nee"
+    if re.search(r"\b(beide|allebei|alles|ook het gesprek|both|everything|also the chat)\b", t):
+        return "samenvatting_gesprek"
+    if intent == "affirm" or re.match(r"\s*(ja|jawel|yes|prima|goed|oke?|ok[eé]|mag|sure)\b", t):
+        return "samenvatting_gesprek"
+    if intent == "deny" or re.match(r"\s*(nee|neen|no|nope)\b", t):
+        return "nee"
+    return None
+
+
+def classify_contact(text: str, intent: str | None, channel: str | None) -> str | None:
+    t = fold(text)
+    patterns = (
+        ("whatsapp", r"whats\s?app|\bapp(en|je)?\b|\bwa\b"),
+        ("huisbezoek", r"huisbezoek|bezoek|langs|thuis|\bvisit|\bhome\b"),
+        ("chat", r"\bchat|hier\b|bericht|typen|\bhere\b|message"),
+        ("bellen", r"\bbel|telefo|opbellen|\bcall|\bphone|\bring\b"),
+    )
+    for code, pattern in patterns:
+        if re.search(pattern, t):
+            return code
+    if intent == "affirm" or re.search(r"\b(maakt niet uit|maakt me niet uit|ja|prima|goed|whatever|any|yes)\b", t):
+        return CONTACT_DEFAULT.get(channel or "web", "chat")
+    return None
+
+
+_TIME_WORDS = re.compile(
+    r"\b(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|morgen|vandaag|overmorgen|"
+    r"week|uur|avond|na|voor|tussen|vanaf|monday|tuesday|wednesday|thursday|friday|tomorrow|"
+    r"today|evening|after|before|between)\b|\d"
+)
+
+
+def classify_moment(text: str, intent: str | None) -> str | None:
+    """ochtend | middag | maakt_niet_uit, or the resident's own words when they name a time."""
+    t = fold(text)
+    if re.search(r"maakt (me )?niet uit|geen voorkeur|altijd|wanneer (ze|jullie) (willen|kunnen)|any ?time|whenever|doesn'?t matter", t):
+        return "maakt_niet_uit"
+    ochtend = re.search(r"ochtend|\bmorgens|morning|\bam\b", t)
+    middag = re.search(r"middag|afternoon|\bpm\b", t)
+    if ochtend and not middag and not _TIME_WORDS.search(t.replace("ochtend", "")):
+        return "ochtend"
+    if middag and not ochtend and not _TIME_WORDS.search(t.replace("middag", "")):
+        return "middag"
+    if ochtend or middag or _TIME_WORDS.search(t):
+        return " ".join(text.split())[:80]  # their own words, for the wijkteam
+    if intent == "affirm" or re.match(r"\s*(ja|prima|goed|ok|yes)\b", t):
+        return "maakt_niet_uit"
+    return None
+
+
+_POSTCODE_IN_TEXT = re.compile(r"\b([1-9]\d{3})\s?([a-zA-Z]{2})?\b")
+
+
+def classify_postcode(text: str, intent: str | None) -> str | None:
+    """'7511 AB', '7511', overslaan, or None (ask again)."""
+    from inbox.handover import HandoverRefused, normalise_postcode
+
+    m = _POSTCODE_IN_TEXT.search(text)
+    if m:
+        try:
+            return normalise_postcode(m.group(0))
+        except HandoverRefused:
+            return None
+    t = fold(text)
+    if intent == "deny" or re.search(
+        r"weet (ik )?(het )?niet|geen idee|sla (maar )?over|overslaan|liever niet|\bnee\b|skip|don'?t know|\bno\b", t
+    ):
+        return SKIP
+    return None
+
+
+class ValidateHandoverForm(FormValidationAction):
+    """At most three questions after the consent: contact, when (not for the chat), postcode."""
+
+    def name(self) -> str:
+        return "validate_handover_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker: Tracker, domain) -> list[str]:
+        if tracker.get_slot("handover_toestemming") == "nee":
+            return ["handover_toestemming"]
+        slots = list(HANDOVER_SLOTS)
+        if tracker.get_slot("handover_contact") == "chat":
+            slots.remove("handover_moment")  # a chat message waits until the resident looks
+        return slots
+
+    def validate_handover_toestemming(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        if value is None:
+            return {"handover_toestemming": None}
+        if value in ("samenvatting_gesprek", "samenvatting", "nee") and not _typed(tracker):
+            return {"handover_toestemming": value}
+        return {"handover_toestemming": classify_toestemming(str(value), _intent(tracker))}
+
+    def validate_handover_contact(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        if value is None:
+            return {"handover_contact": None}
+        if value in CONTACT and not _typed(tracker):
+            return {"handover_contact": value}
+        return {"handover_contact": classify_contact(str(value), _intent(tracker), tracker.get_slot("channel"))}
+
+    def validate_handover_moment(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        if value is None:
+            return {"handover_moment": None}
+        if value in MOMENT_TEXT and not _typed(tracker):
+            return {"handover_moment": value}
+        return {"handover_moment": classify_moment(str(value), _intent(tracker))}
+
+    def validate_handover_postcode(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        if value is None:
+            return {"handover_postcode": None}
+        if value == SKIP and not _typed(tracker):
+            return {"handover_postcode": SKIP}
+        postcode = classify_postcode(str(value), _intent(tracker))
+        if postcode is None:
+            dispatcher.utter_message(response="utter_postcode_onbekend")
+        return {"handover_postcode": postcode}
+
+
+# ------------------------------------------------------------------------- the ticket
+
+
+def handover_summary(tracker: Tracker) -> str:
+    """Plain Dutch for the wijkteam: the question and each levensgebied in the resident's
+    own words, the signals behind the handover, and their own network."""
+    from iad.taxonomy import LEVENSGEBIED_CODES, label
+
+    lines = []
+    vraag = (tracker.get_slot("vraag_tekst") or "").strip()
+    if vraag:
+        lines.append(f"Vraag in eigen woorden: \u201c{vraag}\u201d.")
+    woorden = tracker.get_slot("levensgebied_woorden") or {}
+    delen = [
+        label(code).lower() + (" (\u201c" + "\u201d, \u201c".join(words[:3]) + "\u201d)" if words else "")
+        for code, words in woorden.items()
+        if code in LEVENSGEBIED_CODES
+    ]
+    if delen:
+        lines.append("Speelt op: " + "; ".join(delen) + ".")
+    signalen = tracker.get_slot("signalen") or {}
+    if signalen.get("regieverlies"):
+        lines.append("Overziet het zelf niet meer (\u201c" + signalen["regieverlies"][0] + "\u201d).")
+    if signalen.get("zorg_om_ander"):
+        lines.append("Maakt zich zorgen om iemand anders.")
+    eigen = {"ja": "Eigen netwerk helpt.", "soms": "Eigen netwerk helpt soms.", "nee": "Geen eigen netwerk dat helpt."}
+    if tracker.get_slot("eigen_kracht") in eigen:
+        lines.append(eigen[tracker.get_slot("eigen_kracht")])
+    # The reason for the handover is a field of its own on the ticket.
+    return " ".join(lines)
+
+
+def _advised(tracker: Tracker) -> list[dict]:
+    out = []
+    for item in tracker.get_slot("aangeboden") or []:
+        if isinstance(item, dict) and item.get("name"):
+            out.append({"name": item["name"], **({"id": item["id"]} if item.get("id") else {})})
+        elif isinstance(item, str):
+            out.append({"name": item})
+    return out
+
+
+_HOW_EN = {
+    "bellen": "call you",
+    "whatsapp": "send you a WhatsApp message",
+    "chat": "send you a message here",
+    "huisbezoek": "contact you to plan a visit",
+    None: "contact you",
+}
+
+
+def _english_deadline(due_at: str, now: datetime | None = None) -> str:
+    from inbox.timefmt import local
+
+    m = local(datetime.fromisoformat(due_at))
+    if m.minute or m.second or m.microsecond:  # rounded up, as the Dutch text
+        m = m.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    today = local(now or datetime.now(timezone.utc)).date()
+    if m.date() == today:
+        day = "today"
+    elif m.date() == today + timedelta(days=1):
+        day = "tomorrow"
+    else:
+        day = f"{m:%A} {m.day} {m:%B}"
+    return f"{day} before {m:%H:%M}"
+
+
+def english_message(packet: dict) -> str:
+    """handover_packet's message, for a resident who writes English."""
+    if packet["acute_danger"] and not packet["consent_given"]:
+        lines = [f"Because you may be in danger, I passed our chat on to {packet['team']}."]
+    else:
+        lines = [f"I passed your question on to {packet['team']}."]
+    lines.append(f"A staff member will {_HOW_EN.get(packet['contact_preference'], _HOW_EN[None])}.")
+    lines.append(f"That will be {_english_deadline(packet['due_at'])}.")
+    if packet["shared"]:
+        lines.append("They already know what you told me. You do not have to tell it again.")
+    lines.append(f"Your reference is {packet['reference']}.")
+    lines.append(f"Want to talk to someone sooner? Call {packet['phone']}.")
+    return " ".join(lines)
+
+
+def open_ticket(tracker: Tracker, **params) -> dict:
+    """Opens (or finds) the ticket for this conversation and returns handover_packet(ticket).
+    Raises HandoverRefused, LookupError (no such conversation) or a database error."""
+    from conversations.models import Conversation
+    from iad.db import session_scope
+    from inbox.handover import handover_packet, open_handover_ticket
+
+    with session_scope() as session:
+        conversation = session.get(Conversation, tracker.sender_id)
+        if conversation is None:
+            raise LookupError(f"no conversation {tracker.sender_id!r} in the database")
+        if params.get("contact_preference") is None:
+            # The channel slot can be missing (e.g. on a conversation's first message):
+            # the conversation itself knows how the resident came in.
+            params["contact_preference"] = CONTACT_DEFAULT.get(conversation.channel)
+        ticket = open_handover_ticket(session, conversation, **params)
+        return handover_packet(ticket)  # inside the session: it reads the team
+
+
+def _tell_ticket(dispatcher: CollectingDispatcher, tracker: Tracker, packet: dict) -> None:
+    dispatcher.utter_message(text=english_message(packet) if _english(tracker) else packet["message"])
+    dispatcher.utter_message(json_message={"handover_ticket": packet["ticket_id"]})
+
+
+def _contact_details() -> dict:
+    s = _settings()
+    return {"loket_naam": s.loket_name, "loket_telefoon": s.loket_phone, "loket_uren": s.loket_hours}
+
+
+class ActionHandoverTicket(Action):
+    """After the handover_form: without consent nothing is shared (the loket's number);
+    with consent the ticket is opened and the resident hears who contacts them, how and
+    by when."""
+
+    def name(self) -> str:
+        return "action_handover_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
+        from inbox.handover import HandoverRefused
+
+        scope = TOESTEMMING.get(tracker.get_slot("handover_toestemming") or "")
+        if not scope:
+            dispatcher.utter_message(response="utter_handover_geen_toestemming", **_contact_details())
+            return []
+        reden = tracker.get_slot("handover_reden") or "wil_mens"
+        postcode = tracker.get_slot("handover_postcode")
+        try:
+            packet = open_ticket(
+                tracker,
+                reason=reden,
+                urgency="hoog" if reden == "crisis" else "normaal",
+                consent=scope,
+                contact_preference=tracker.get_slot("handover_contact") or CONTACT_DEFAULT.get(tracker.get_slot("channel") or ""),
+                contact_window=MOMENT_TEXT.get(tracker.get_slot("handover_moment"), tracker.get_slot("handover_moment")),
+                postcode=None if postcode in (None, SKIP) else postcode,
+                advised=_advised(tracker),
+                summary=handover_summary(tracker),
+            )
+        except HandoverRefused:
+            log.warning("handover refused for conversation %s", tracker.sender_id, exc_info=True)
+            dispatcher.utter_message(response="utter_handover_mislukt", **_contact_details())
+            return []
+        except Exception:  # the resident must hear what to do, whatever broke
+            log.exception("could not open a handover ticket for conversation %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_handover_mislukt", **_contact_details())
+            return []
+        _tell_ticket(dispatcher, tracker, packet)
+        return []
+
+
+class ActionHandoverAcuut(Action):
+    """Acute danger, after the 112 line: the ticket is opened without asking (to protect the
+    resident; the ticket says it was shared without consent), and the resident is told so."""
+
+    def name(self) -> str:
+        return "action_handover_acuut"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
+        events = [SlotSet("handover_reden", "crisis"), SlotSet("handover_advies", False)]
+        scope = TOESTEMMING.get(tracker.get_slot("handover_toestemming") or "", [])
+        try:
+            packet = open_ticket(
+                tracker,
+                reason="crisis",
+                urgency="acuut",
+                consent=scope,
+                acute_danger=True,
+                contact_preference=CONTACT_DEFAULT.get(tracker.get_slot("channel") or ""),
+                summary=handover_summary(tracker) or "Acuut gevaar gemeld in de chat.",
+                advised=_advised(tracker),
+            )
+        except Exception:
+            log.exception("could not open an acute-danger ticket for conversation %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_handover_acuut_mislukt", **_contact_details())
+            return events
+        dispatcher.utter_message(response="utter_handover_acuut")
+        _tell_ticket(dispatcher, tracker, packet)
+        return events
+
+
+# ------------------------------------------------------------------- regie op gegevens
+
+
+def english_stored(stored: dict) -> str:
+    from inbox.settings import load_inbox_settings
+
+    n = stored["messages"]
+    lines = [f"We keep this chat: {n} message{'' if n == 1 else 's'}."]
+    for t in stored["tickets"]:
+        lines.append(f"Your question was passed on to {t['team'] or 'the loket'} (reference {t['reference']}).")
+    if not any("gesprek" in t["shared"] for t in stored["tickets"]):
+        lines.append(f"After {load_inbox_settings().redact_unconsented_days} days without new messages we remove the text of the chat.")
+    lines.append(f"Everything is deleted at the latest {_settings().retention_months} months after the end.")
+    lines.append("Do you want us to delete everything now? That is possible.")
+    return " ".join(lines)
+
+
+class ActionWatBewaard(Action):
+    """"Wat weten jullie van mij?": what is stored about this conversation, from the database."""
+
+    def name(self) -> str:
+        return "action_wat_bewaard"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
+        from conversations.models import Conversation
+        from iad.db import session_scope
+        from inbox.regie import what_is_stored
+
+        try:
+            with session_scope() as session:
+                conversation = session.get(Conversation, tracker.sender_id)
+                if conversation is None:
+                    raise LookupError(f"no conversation {tracker.sender_id!r} in the database")
+                stored = what_is_stored(session, conversation)
+        except Exception:
+            log.exception("could not read what is stored for conversation %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_gegevens_mislukt", **_contact_details())
+            return []
+        en = _english(tracker)
+        dispatcher.utter_message(
+            text=english_stored(stored) if en else stored["message"],
+            buttons=[
+                {"title": "Delete" if en else "Wissen", "payload": "/affirm"},
+                {"title": "No, keep it" if en else "Nee, bewaren", "payload": "/deny"},
+            ],
+        )
+        return []
+
+
+class ActionWisGesprek(Action):
+    """The resident confirmed: ask the front door to erase the conversation. It does that
+    after storing these replies (inbox.regie.forget); erasing here would leave them behind."""
+
+    def name(self) -> str:
+        return "action_wis_gesprek"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
+        dispatcher.utter_message(response="utter_gewist")
+        dispatcher.utter_message(json_message={"forget_conversation": True})
+        # Nothing the resident said stays in the bot's memory for the rest of the chat.
+        return [AllSlotsReset()]
