@@ -80,7 +80,9 @@ class FrontDoor:
 
         if conversation.status == Status.BOT:
             try:
-                self.rasa.set_slots(conversation.id, self._slots(conversation, crisis))
+                self.rasa.set_slots(conversation.id, self._slots(conversation, crisis),
+                                    new_session=not conversation.bot_session_started)
+                conversation.bot_session_started = True
                 for bot_reply in self.rasa.send(conversation.id, clean_text):
                     if bot_reply.custom:
                         self._apply_bot_signals(conversation, bot_reply.custom)

@@ -63,6 +63,8 @@ class Conversation(Base):
     # levensgebied code -> the resident's own words for it, as heard so far.
     levensgebieden: Mapped[dict] = mapped_column(JSON, default=dict)
     crisis: Mapped[str | None] = mapped_column(String(32))
+    # Whether Rasa has opened its session for this conversation (see RasaClient.set_slots).
+    bot_session_started: Mapped[bool] = mapped_column(Boolean, default=False)
     # Set when the bot offered a warm handover to the wijkteam, with the reason code.
     handover_reason: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -26,8 +26,14 @@ class RasaClient:
         self.timeout = settings.rasa_timeout_seconds
         self.http = session or requests.Session()
 
-    def set_slots(self, conversation_id: str, slots: dict) -> None:
+    def set_slots(self, conversation_id: str, slots: dict, *, new_session: bool = False) -> None:
+        """Slot events before a message. For a conversation Rasa has not seen, the events
+        open its session themselves: had Rasa opened it, our events (stamped when received)
+        would sort before `session_started` and be dropped when the tracker is read again."""
         events = [{"event": "slot", "name": name, "value": value} for name, value in slots.items()]
+        if new_session:
+            events = [{"event": "action", "name": "action_session_start"}, {"event": "session_started"},
+                      *events, {"event": "action", "name": "action_listen"}]
         self._post(f"/conversations/{conversation_id}/tracker/events", events, params={"token": self.token})
 
     def send(self, conversation_id: str, text: str) -> list[BotReply]:

@@ -78,6 +78,17 @@ def test_a_whole_conversation_gets_services_from_the_sociale_kaart(stack):
     assert len(names) >= 2, replies
 
 
+def test_crisis_on_the_first_message_is_answered_once_with_the_number_first(stack):
+    """The front door's slots reach the bot from the very first message, so the bot knows
+    the numbers were given and does not repeat them."""
+    cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
+    replies = say(stack, cid, "mijn vader ademt niet meer")
+    assert replies[0]["sender"] == "system" and "112" in replies[0]["text"]
+    assert sum("Bel nu 112" in m["text"] for m in replies) == 1, replies
+    assert any(m["sender"] == "bot" for m in replies), replies
+
+
+# Last: it stops Rasa for the rest of the module.
 def test_with_rasa_killed_the_web_app_still_answers_and_loses_nothing(stack):
     cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
     say(stack, cid, "hallo")

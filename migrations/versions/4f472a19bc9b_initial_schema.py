@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 179d7594616f
+Revision ID: 4f472a19bc9b
 Revises: 
-Create Date: 2026-11-23 12:01:15.755480
+Create Date: 2026-11-23 12:24:39.464599
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from inbox.models import AUDIT_LOG_TRIGGERS
 
 
-revision = '179d7594616f'
+revision = '4f472a19bc9b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('levensgebieden', sa.JSON(), nullable=False),
     sa.Column('crisis', sa.String(length=32), nullable=True),
+    sa.Column('bot_session_started', sa.Boolean(), nullable=False),
     sa.Column('handover_reason', sa.String(length=40), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
