@@ -30,19 +30,24 @@ def dutch_datetime(moment: datetime | None, *, seconds: bool = False) -> str:
     return f"{DAYS[m.weekday()][:2]} {m.day} {MONTHS[m.month - 1]} {m.year} {clock}"
 
 
-def dutch_deadline(moment: datetime, now: datetime | None = None) -> str:
-    """For residents: 'vandaag vóór 16:00', 'morgen vóór 12:00', 'vrijdag 17 mei vóór 09:00'.
-    Rounded up to the whole hour: a promise a resident can remember, never earlier than the SLA."""
+def deadline_day(moment: datetime, now: datetime | None = None) -> tuple[str, datetime]:
+    """The promise to a resident, rounded up to the whole hour (easy to remember, never
+    earlier than the SLA): ("today" | "tomorrow" | "later", the local rounded moment)."""
     m = local(moment)
     if m.minute or m.second or m.microsecond:
         m = m.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     today = local(now or datetime.now(timezone.utc)).date()
     if m.date() == today:
-        day = "vandaag"
-    elif m.date() == today + timedelta(days=1):
-        day = "morgen"
-    else:
-        day = f"{DAYS[m.weekday()]} {m.day} {MONTHS[m.month - 1]}"
+        return "today", m
+    if m.date() == today + timedelta(days=1):
+        return "tomorrow", m
+    return "later", m
+
+
+def dutch_deadline(moment: datetime, now: datetime | None = None) -> str:
+    """For residents: 'vandaag vóór 16:00', 'morgen vóór 12:00', 'vrijdag 17 mei vóór 09:00'."""
+    kind, m = deadline_day(moment, now)
+    day = {"today": "vandaag", "tomorrow": "morgen"}.get(kind) or f"{DAYS[m.weekday()]} {m.day} {MONTHS[m.month - 1]}"
     return f"{day} vóór {m:%H:%M}"
 
 

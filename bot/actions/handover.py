@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -231,18 +231,10 @@ _HOW_EN = {
 
 
 def _english_deadline(due_at: str, now: datetime | None = None) -> str:
-    from inbox.timefmt import local
+    from inbox.timefmt import deadline_day
 
-    m = local(datetime.fromisoformat(due_at))
-    if m.minute or m.second or m.microsecond:  # rounded up, as the Dutch text
-        m = m.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    today = local(now or datetime.now(timezone.utc)).date()
-    if m.date() == today:
-        day = "today"
-    elif m.date() == today + timedelta(days=1):
-        day = "tomorrow"
-    else:
-        day = f"{m:%A} {m.day} {m:%B}"
+    kind, m = deadline_day(datetime.fromisoformat(due_at), now)
+    day = {"today": "today", "tomorrow": "tomorrow"}.get(kind) or f"{m:%A} {m.day} {m:%B}"
     return f"{day} before {m:%H:%M}"
 
 
