@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.training_data import CRISIS_INTENTS
+from bot.training_data import bot_crisis_code
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODES = ("lexicon", "classifier", "union")
@@ -64,7 +64,9 @@ def predict_levensgebieden(text: str, mode: str, intent: str | None = None) -> s
         from bot.actions.lg_classifier import get_classifier
 
         return set(get_classifier(required=True).predict(text))
-    return set(lg.detect_levensgebieden(text, use_classifier=True))
+    # As in the product (action_extract_signals): the intent decides whether the
+    # classifier reads the message.
+    return set(lg.levensgebieden_for_message(text, intent, use_classifier=True))
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict:
@@ -107,7 +109,11 @@ def evaluate_nlu(cases_path: str | Path, *, mode: str = "union", use_rasa: bool 
         parsed = rasa_parse(texts, model_dir)
         rasa_model = parsed["model"]
         intents = [p["intent"] for p in parsed["parses"]]
-    bot = [CRISIS_INTENTS.get(i or "") for i in intents]
+        confidences = [p.get("confidence") for p in parsed["parses"]]
+    else:
+        confidences = [None] * len(texts)
+    # As in the product: a bot-only crisis counts only at high confidence (bot_crisis_code).
+    bot = [bot_crisis_code(i, c, f) for i, c, f in zip(intents, confidences, front)]
 
     # As in the product: the NLU intent decides whether a message can carry a levensgebied
     # (small talk, out of scope and medical questions do not).

@@ -27,10 +27,10 @@ BASE_SLOTS = {
 }
 
 
-def tracker(text="", intent="hulpvraag", slots=None, events=None, active_loop=None) -> Tracker:
+def tracker(text="", intent="hulpvraag", slots=None, events=None, active_loop=None, confidence=0.999) -> Tracker:
     s = dict(BASE_SLOTS)
     s.update(slots or {})
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}}
+    latest = {"text": text, "intent": {"name": intent, "confidence": confidence}}
     return Tracker("test", s, latest, events or [], False, None, active_loop or {}, "action_listen")
 
 
@@ -176,6 +176,33 @@ def test_crisis_numbers_first_and_not_twice():
     msgs, _ = run(ActionCrisis(), tracker("mijn man slaat me", "crisis_geweld",
                                           slots={"crisis_handled": "suicide"}))
     assert "0800-2000" in msgs[0]["contact"]
+
+
+def test_bot_only_crisis_needs_a_sure_nlu():
+    # The front door saw no crisis and the NLU is not sure: no numbers, no crisis reason;
+    # the message continues as a new question (the vraagverheldering form).
+    msgs, events = run(ActionCrisis(), tracker("kan ze zo instappen?", "crisis_suicide", confidence=0.98))
+    assert msgs == [] and events.get("handover_reden") != "crisis"
+    assert "vraag_tekst" in events
+    # Inside the vraagverheldering the message is the answer to the question asked.
+    asked = [{"event": "slot", "name": "requested_slot", "value": "eigen_kracht"},
+             {"event": "user", "text": "x"}, {"event": "slot", "name": "requested_slot", "value": None}]
+    msgs, events = run(ActionCrisis(), tracker("mijn zus helpt soms", "crisis_suicide", confidence=0.98, events=asked))
+    assert msgs == [] and events == {"eigen_kracht": "mijn zus helpt soms"}
+    # The same message with a crisis seen by the front door: the crisis flow.
+    _, events = run(ActionCrisis(), tracker("kan ze zo instappen?", "crisis_suicide", confidence=0.98,
+                                            slots={"crisis_handled": "suicide"}))
+    assert events["handover_reden"] == "crisis"
+    # A sure NLU is a crisis without the front door (numbers first).
+    msgs, _ = run(ActionCrisis(), tracker("ik wil niet meer leven", "crisis_suicide", confidence=0.999))
+    assert msgs[0]["response"] == "utter_crisis_suicide"
+
+
+def test_unsure_ask_human_is_no_offer():
+    msgs, _ = run(ActionOfferHandover(), tracker("do you speak English?", "ask_human", confidence=0.55))
+    assert not [m for m in msgs if (m.get("custom") or {}).get("handover_offered")]
+    _, events = run(ActionOfferHandover(), tracker("ik wil een mens spreken", "ask_human", confidence=0.99))
+    assert events["handover_reden"] == "wil_mens"
 
 
 def test_night_shelter_number_comes_from_the_config():

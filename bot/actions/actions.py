@@ -25,13 +25,12 @@ from bot.actions.levensgebieden import (
 
 log = logging.getLogger(__name__)
 
-CRISIS_INTENTS = {
-    "crisis_suicide": "suicide",
-    "crisis_geweld": "geweld",
-    "crisis_acuut_gevaar": "acuut_gevaar",
-    "crisis_dakloos_vannacht": "dakloos_vannacht",
-    "crisis_verward": "verward",
-}
+from bot.training_data import CRISIS_INTENTS, bot_crisis_code
+
+# "Ik wil een mens spreken" is acted on (an offer, reason wil_mens) only when the NLU is
+# sure; below this the bot asks what the resident means. Measured: an English "do you
+# speak English?" came out as ask_human at 0.55; real requests for a person at >= 0.99.
+ASK_HUMAN_MIN_CONFIDENCE = 0.8
 # At most this many clarifying questions per conversation: one per levensgebied heard,
 # but a resident with many problems should not get a questionnaire; the wijkteam asks
 # further (Haarlem cluster D: "diepere vraagverkenning").
@@ -52,6 +51,27 @@ def _intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
+# Inside the vraagverheldering every message counts as an answer, except these (the
+# rules stop the form for them).
+NO_ANSWER_INTENTS = frozenset({"ask_human", "vraag_gegevens", "verwijder_gegevens"})
+
+
+def _confidence(tracker: Tracker) -> float:
+    return float((tracker.latest_message.get("intent") or {}).get("confidence") or 0.0)
+
+
+def crisis_code(tracker: Tracker) -> str | None:
+    """The crisis the bot's own NLU saw in the latest message and that the bot acts on:
+    the front door (slot crisis_handled, set before every message) is the primary
+    detector; a crisis only the NLU sees needs a high confidence (bot_crisis_code)."""
+    return bot_crisis_code(_intent(tracker), _confidence(tracker), tracker.get_slot("crisis_handled"))
+
+
+def wants_person(tracker: Tracker) -> bool:
+    """The resident explicitly asked for a person (ask_human with a sure NLU)."""
+    return _intent(tracker) == "ask_human" and _confidence(tracker) >= ASK_HUMAN_MIN_CONFIDENCE
+
+
 def _text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
@@ -68,12 +88,19 @@ def report_levensgebieden(dispatcher: CollectingDispatcher, tracker: Tracker) ->
 
 
 def handover_advice(tracker: Tracker) -> tuple[bool, str | None]:
-    """Should the bot offer a warm handover after the services, and why?
+    """Should the bot offer a warm handover, and why? The one place of this decision.
 
     Following the IAD order a resident first hears about their own network and the
-    algemene voorzieningen; the wijkteam comes in when the question is broad (three or
-    more levensgebieden, or two without a network that helps), when the resident is
-    losing grip (regieverlies), or when they worry about someone else."""
+    algemene voorzieningen; the wijkteam comes in when
+    - crisis: the front door or the bot's NLU (sure) saw one;
+    - regieverlies: the resident is losing grip (signal regieverlies), or is an
+      overloaded mantelzorger (signal overbelast together with levensgebied mantelzorg);
+    - zorg_om_ander: worry about a third person (signal zorg_om_ander: worry words about
+      a neighbour, friend, relative...; a practical request for a relative is not one);
+    - meerdere_levensgebieden: three or more levensgebieden, or two with regieverlies
+      or without a network that helps (asked in the eigen-kracht question).
+    "wil_mens" (an explicit request) and "helpt_niet" come from the resident's answer,
+    not from here (ActionOfferHandover.reden)."""
     if tracker.get_slot("crisis_handled") or tracker.get_slot("handover_reden") == "crisis":
         return True, "crisis"
     # Once accepted, or once offered for the same reason, the resident is not asked again
@@ -84,12 +111,17 @@ def handover_advice(tracker: Tracker) -> tuple[bool, str | None]:
     signalen = tracker.get_slot("signalen") or {}
     codes = tracker.get_slot("levensgebieden") or []
     eigen = tracker.get_slot("eigen_kracht")
-    if signalen.get("regieverlies") and "regieverlies" not in eerder:
+    overbelaste_mantelzorger = bool(signalen.get("overbelast")) and "mantelzorg" in codes
+    if (signalen.get("regieverlies") or overbelaste_mantelzorger) and "regieverlies" not in eerder:
         return True, "regieverlies"
     if signalen.get("zorg_om_ander") and "zorg_om_ander" not in eerder:
         return True, "zorg_om_ander"
-    breed = len(codes) >= 3 or (len(codes) >= 2 and eigen != "ja")
-    if breed and not eerder & {"meerdere_levensgebieden", "regieverlies"}:
+    # Two levensgebieden without a network that helps: only once the eigen-kracht
+    # question was answered (eigen is None before).
+    breed = len(codes) >= 3 or (len(codes) >= 2 and eigen in ("soms", "nee", "onbekend"))
+    # After any offer the breadth alone does not bring a second one (the resident can
+    # still say yes, or ask for a person).
+    if breed and not eerder:
         return True, "meerdere_levensgebieden"
     return False, None
 
@@ -113,7 +145,10 @@ class ActionExtractSignals(Action):
         loop = (tracker.active_loop or {}).get("name")
         # Inside the vraagverheldering an answer counts whatever intent the NLU gave it.
         # Answers in the handover form are contact details ("bellen", "7511 AB"): no signals.
-        intent = None if loop == "vraagverheldering_form" else _intent(tracker)
+        # A request for a person stops the form (rule): it is no answer.
+        intent = _intent(tracker)
+        if loop == "vraagverheldering_form" and intent not in NO_ANSWER_INTENTS:
+            intent = None
         found = {} if loop == "handover_form" else levensgebieden_for_message(text, intent)
         if found:
             woorden = merge(tracker.get_slot("levensgebied_woorden"), found)
@@ -197,7 +232,13 @@ class ValidateVraagverheldering(FormValidationAction):
         todo = [c for c in codes if c not in asked]
         # Losing grip: no questionnaire, go to eigen kracht and a warm handover (unless that
         # handover was already offered in this conversation).
-        shortcut = signalen.get("regieverlies") and handover_advice(tracker)[1] == "regieverlies"
+        # Likewise with worry about someone else (or an overloaded mantelzorger).
+        reden = handover_advice(tracker)[1]
+        # Three or more levensgebieden: the offer does not depend on the network, the
+        # wijkteam asks further; the form ends now and action_zoek_hulp offers the handover.
+        if reden == "meerdere_levensgebieden" and len(tracker.get_slot("levensgebieden") or []) >= 3 and codes:
+            return [f"vv_{c}" for c in asked] + (["eigen_kracht"] if tracker.get_slot("eigen_kracht") else [])
+        shortcut = reden in ("regieverlies", "zorg_om_ander")
         budget = 0 if shortcut else max(0, MAX_VRAGEN - len(asked))
         slots += [f"vv_{c}" for c in asked] + [f"vv_{c}" for c in todo[:budget]]
         slots.append("eigen_kracht")
@@ -206,7 +247,7 @@ class ValidateVraagverheldering(FormValidationAction):
     async def run(self, dispatcher, tracker: Tracker, domain: dict) -> list[dict]:
         # The front door answered a crisis with numbers that our NLU did not see as one:
         # stop asking questions; action_zoek_hulp then offers the warm handover.
-        if tracker.get_slot("crisis_handled") and _intent(tracker) not in CRISIS_INTENTS:
+        if tracker.get_slot("crisis_handled") and crisis_code(tracker) is None:
             report_levensgebieden(dispatcher, tracker)
             return [
                 SlotSet("handover_reden", "crisis"),
@@ -315,10 +356,51 @@ class ActionCrisis(Action):
         return "action_crisis"
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict]:
-        code = CRISIS_INTENTS.get(_intent(tracker) or "")
-        if code and tracker.get_slot("crisis_handled") != code:
+        code = crisis_code(tracker)
+        if code is None:
+            # Only the bot's NLU saw a crisis, and not surely (the front door saw none):
+            # no crisis flow; the message is handled as a normal one.
+            return self._not_a_crisis(tracker)
+        if tracker.get_slot("crisis_handled") != code:
             _utter_crisis(dispatcher, tracker, code)
         return [SlotSet("handover_reden", "crisis")]
+
+    @staticmethod
+    def _not_a_crisis(tracker: Tracker) -> list[dict]:
+        """Continue as if the message were a hulpvraag or, when the crisis rule stopped the
+        vraagverheldering, an answer to the question that was asked."""
+        asked = None
+        # The slot requested before this message (the rule set requested_slot to null).
+        seen_user = False
+        for e in reversed(tracker.events):
+            if e.get("event") == "user":
+                if seen_user:
+                    break
+                seen_user = True
+            if seen_user and e.get("event") == "slot" and e.get("name") == "requested_slot":
+                asked = e.get("value")
+                break
+        loop = (tracker.active_loop or {}).get("name")
+        if loop:
+            # Another form (the handover) is still running: it asks its question again.
+            return [FollowupAction(loop)]
+        if asked and (asked.startswith("vv_") or asked in ("eigen_kracht", "onderwerp")):
+            # Back into the form with the answer; its validation handles it as usual.
+            return [SlotSet(asked, _text(tracker)), FollowupAction("vraagverheldering_form")]
+        from iad.taxonomy import LEVENSGEBIED_CODES
+
+        text = _text(tracker)
+        events = [SlotSet(f"vv_{c}", None) for c in LEVENSGEBIED_CODES]
+        events += [
+            SlotSet("vraag_tekst", text),
+            SlotSet("vraag_codes", list(levensgebieden_for_message(text, "hulpvraag"))),
+            SlotSet("onderwerp", None),
+            SlotSet("eigen_kracht", None),
+            SlotSet("eigen_kracht_woorden", None),
+            SlotSet("aangeboden", []),
+            FollowupAction("vraagverheldering_form"),
+        ]
+        return events
 
 
 # ----------------------------------------------------------------------------- handover
@@ -333,8 +415,12 @@ class ActionOfferHandover(Action):
         return "action_offer_handover"
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict]:
+        if _intent(tracker) == "ask_human" and not wants_person(tracker) and not tracker.get_slot("handover_advies"):
+            # Not surely a request for a person ("do you speak English?"): ask what the
+            # resident means instead of offering the wijkteam.
+            return [FollowupAction("action_clarify")]
         reden = self.reden(tracker)
-        if tracker.get_slot("crisis_handled") == "acuut_gevaar" or _intent(tracker) == "crisis_acuut_gevaar":
+        if tracker.get_slot("crisis_handled") == "acuut_gevaar" or crisis_code(tracker) == "acuut_gevaar":
             # The front door saw acute danger that our NLU read as something else: the same
             # path as the crisis_acuut_gevaar rule, whatever rule brought us here.
             return [SlotSet("handover_reden", "crisis"), SlotSet("handover_advies", False),
@@ -353,13 +439,13 @@ class ActionOfferHandover(Action):
     @staticmethod
     def reden(tracker: Tracker) -> str:
         intent = _intent(tracker)
-        if intent in CRISIS_INTENTS or tracker.get_slot("crisis_handled"):
+        if crisis_code(tracker) or tracker.get_slot("crisis_handled"):
             return "crisis"
         # An action (search, form, clarify) asked for this offer and said why.
         pending = tracker.get_slot("handover_reden")
         if tracker.get_slot("handover_advies") and pending in HANDOVER_REDENEN:
             return pending
-        if intent == "ask_human":
+        if wants_person(tracker):
             return "wil_mens"
         if intent == "deny":
             return "helpt_niet"

@@ -60,12 +60,14 @@ class LevensgebiedClassifier:
         z = vectors @ self.coef.T + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
-    def predict(self, text: str) -> dict[str, list[str]]:
-        """{code: [the clause of the text that carried it]} for codes above threshold."""
+    def predict(self, text: str, threshold: float | None = None) -> dict[str, list[str]]:
+        """{code: [the clause of the text that carried it]} for codes above threshold
+        (default: the cross-validated one)."""
         from knowledge.embeddings import embed_queries
 
+        cut = self.threshold if threshold is None else threshold
         p = self.proba(embed_queries([text]))[0]
-        codes = [c for c, v in zip(self.codes, p) if v >= self.threshold]
+        codes = [c for c, v in zip(self.codes, p) if v >= cut]
         if not codes:
             return {}
         clauses = _clauses(text)
