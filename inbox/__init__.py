@@ -16,8 +16,12 @@ def init_app(app: Flask, inbox_settings: InboxSettings | None = None) -> None:
     from inbox.admin import bp as admin_bp
     from inbox.views import bp as inbox_bp
 
+    from inbox.handover import open_callback_ticket
+
     settings = inbox_settings or load_inbox_settings()
     app.extensions["inbox_settings"] = settings
+    # The phone line asks for a callback outside opening hours: that is a ticket like any other.
+    app.extensions["callback_requests"] = open_callback_ticket
     # CSRF is checked by the inbox blueprints themselves (before every POST); the JSON chat
     # API and the Twilio webhooks are machine-to-machine and are left alone.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -99,6 +99,7 @@ def open_handover_ticket(
     postcode: str | None = None,
     advised: Sequence[str | dict] | None = None,
     summary: str | None = None,
+    due_at: datetime | None = None,
     inbox_settings: InboxSettings | None = None,
     now: datetime | None = None,
 ) -> HandoverTicket:
@@ -111,6 +112,8 @@ def open_handover_ticket(
       then everything is shared and the ticket says it was shared without consent.
     contact_preference: bellen, whatsapp, chat or huisbezoek; contact_window: the resident's words ("morgenochtend").
     advised: services already shown: names, or {"name": ..., "url": ...}.
+    due_at: a promise already made to the resident (a callback on the next opening day);
+      without it, the SLA of the urgency sets the deadline.
     """
     reasons = [reason] if isinstance(reason, str) else list(dict.fromkeys(reason))
     if not reasons or any(r not in REASONS for r in reasons):
@@ -171,7 +174,8 @@ def open_handover_ticket(
         wijk=wijk,
         team=team,
         created_at=now,
-        due_at=now + timedelta(hours=inbox_settings.sla_hours[urgency]),
+        # Stored in UTC, as every time is (SQLite keeps no time zone).
+        due_at=as_utc(due_at).astimezone(timezone.utc) if due_at else now + timedelta(hours=inbox_settings.sla_hours[urgency]),
     )
     session.add(ticket)
     session.flush()
@@ -180,6 +184,23 @@ def open_handover_ticket(
         "team_id": team.id if team else None, "wijk_id": wijk.id if wijk else None,
     })
     return ticket
+
+
+def open_callback_ticket(session: Session, conversation: Conversation, why: str, *, due_at: datetime | None = None) -> HandoverTicket:
+    """A caller said yes to "shall we call you back? Then a colleague sees your number and
+    what your question is about" (the loket was closed or busy): a ticket to call them back,
+    with the summary (not the transcript) shared, by the moment the phone line promised."""
+    reasons = ["terugbelverzoek"]
+    levensgebieden = {code: words for code, words in (conversation.levensgebieden or {}).items() if code in LEVENSGEBIED_CODES}
+    parts = [f"Wil teruggebeld worden ({why})."]
+    if levensgebieden:
+        parts.append("Zorgen over: " + ", ".join(label(code).lower() for code in levensgebieden) + ".")
+    parts.append("Bel terug op het nummer waarmee de inwoner belde.")
+    summary = " ".join(parts)
+    return open_handover_ticket(
+        session, conversation, reason=reasons, urgency="normaal", consent=["samenvatting"],
+        contact_preference="bellen", summary=summary, due_at=due_at,
+    )
 
 
 _HOW = {

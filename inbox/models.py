@@ -38,6 +38,7 @@ REASONS = {
     "helpt_niet": "De informatie helpt niet",
     "crisis": "Crisis",
     "zorg_om_ander": "Zorgen over iemand anders",
+    "terugbelverzoek": "Belde en wil teruggebeld worden",
 }
 
 URGENCY_LABELS = {"acuut": "Acuut", "hoog": "Hoog", "normaal": "Normaal", "laag": "Laag"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
@@ -12,9 +12,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from conversations.models import Conversation, Message, Sender, Status
+from conversations.models import Conversation, Message, Sender, Status, as_utc
+from inbox.models import HandoverTicket
 from tests.twilio_support import db_session, make_channel_app, sign, signed_post, twilio_settings
-from webhooks.voice import Line, _gather_turn, is_open, parse_hours, speak_hours, speakable
+from webhooks.voice import (
+    Line,
+    _gather_turn,
+    callback_deadline,
+    is_open,
+    parse_hours,
+    speak_deadline,
+    speak_hours,
+    speakable,
+)
 
 CALLER = "+31612345678"
 OPEN_ALWAYS = "ma-zo 00:00-24:00"
@@ -96,6 +106,14 @@ def stored(settings, conversation_id: str) -> list[Message]:
     db = db_session(settings)
     try:
         return list(db.scalars(select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)))
+    finally:
+        db.close()
+
+
+def callback_tickets(settings, conversation_id: str) -> list[HandoverTicket]:
+    db = db_session(settings)
+    try:
+        return list(db.scalars(select(HandoverTicket).where(HandoverTicket.conversation_id == conversation_id)))
     finally:
         db.close()
 
@@ -186,10 +204,24 @@ def test_outside_opening_hours_a_callback_is_offered_and_stored(closed_line):
     root = call.answer(speech="ik wil graag iemand spreken over schulden")
     assert root.find("Dial") is None
     assert "gesloten" in spoken(root) and "terugbellen" in spoken(root)
+    assert "ziet een medewerker uw nummer" in spoken(root)  # what is shared, before the yes
+    action = call.next_action
     root = call.answer(speech="ja graag")
-    assert root.find("Hangup") is not None and "bellen u terug" in spoken(root)
+    # The promise: by the end of the next opening window (the test's hours open tomorrow only).
+    assert root.find("Hangup") is not None and "bellen u terug op dit nummer, morgen vóór 17 uur" in spoken(root)
     notes = [m.text for m in stored(settings, call.conversation_id) if m.sender == Sender.SYSTEM]
     assert any(n.startswith("Terugbelverzoek") for n in notes)
+    # A callback request is a ticket in the inbox, due when the caller was told.
+    call.answer(speech="ja graag", action=action)  # Twilio retried: still one note, one ticket
+    tickets = callback_tickets(settings, call.conversation_id)
+    assert len(tickets) == 1 and sum(n.startswith("Terugbelverzoek") for n in
+                                     (m.text for m in stored(settings, call.conversation_id))) == 1
+    ticket = tickets[0]
+    assert ticket.reasons == ["terugbelverzoek"] and ticket.contact_preference == "bellen"
+    assert ticket.consent_scope == ["samenvatting"] and not ticket.transcript_shared
+    due = as_utc(ticket.due_at).astimezone(ZoneInfo("Europe/Amsterdam"))
+    tomorrow = datetime.now(ZoneInfo("Europe/Amsterdam")).date() + timedelta(days=1)
+    assert (due.date(), due.hour, due.minute) == (tomorrow, 17, 0)
     # The call ends: a conversation with a callback request stays open for staff.
     signed_post(client, "/webhooks/twilio/voice/status", {"CallSid": call.sid, "CallStatus": "completed", "CallDuration": "64"})
     assert conversation(settings, call.conversation_id).status == Status.BOT
@@ -203,6 +235,7 @@ def test_declining_the_callback_gives_the_number_and_hours(closed_line):
     root = call.answer(digits="2")
     assert root.find("Hangup") is not None and "1 4, 0 5 3" in spoken(root)
     assert not any(m.text.startswith("Terugbelverzoek") for m in stored(settings, call.conversation_id))
+    assert callback_tickets(settings, call.conversation_id) == []
 
 
 def test_a_hidden_number_gets_no_callback_offer(closed_line):
@@ -370,6 +403,22 @@ def test_opening_hours():
     assert parse_hours("altijd") == [] and not is_open("altijd", datetime(2025, 3, 3, 12, 0))  # unreadable: closed
     assert speak_hours("ma-vr 08:30-17:00") == "maandag tot en met vrijdag, van 8 uur 30 tot 17 uur"
     assert re.search(r"\d", speak_hours("za 10:00-12:00"))
+
+
+def test_a_callback_is_promised_by_the_end_of_an_opening_window():
+    spec = "ma-vr 08:30-17:00; za 10:00-12:00"
+    tz = ZoneInfo("Europe/Amsterdam")
+    friday_evening = datetime(2025, 3, 7, 19, 0, tzinfo=tz)
+    assert callback_deadline(spec, friday_evening) == datetime(2025, 3, 8, 12, 0, tzinfo=tz)  # Saturday's window
+    monday_noon = datetime(2025, 3, 3, 12, 0, tzinfo=tz)
+    assert callback_deadline(spec, monday_noon) == datetime(2025, 3, 3, 17, 0, tzinfo=tz)  # busy now: today
+    monday_late = datetime(2025, 3, 3, 16, 0, tzinfo=tz)
+    assert callback_deadline(spec, monday_late) == datetime(2025, 3, 4, 17, 0, tzinfo=tz)  # too little left today
+    assert callback_deadline("altijd", monday_noon) is None
+    assert speak_deadline(datetime(2025, 3, 3, 17, 0, tzinfo=tz), monday_noon) == "vandaag vóór 17 uur"
+    assert speak_deadline(datetime(2025, 3, 4, 12, 30, tzinfo=tz), monday_noon) == "morgen vóór 12 uur 30"
+    assert speak_deadline(datetime(2025, 3, 8, 12, 0, tzinfo=tz), monday_noon) == "op zaterdag 8 maart, vóór 12 uur"
+    assert speak_deadline(None, monday_noon) == "op de eerstvolgende werkdag"
 
 
 def test_answer_turn_speaks_bot_replies_and_offers_their_choices(open_line):

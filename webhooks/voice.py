@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, g, request, url_for
@@ -52,6 +52,8 @@ _NO = re.compile(r"^(nee|neen|niet|nee dank u|hoeft niet|liever niet)\b")
 
 _DAYS = ["ma", "di", "wo", "do", "vr", "za", "zo"]
 _DAY_NAMES = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"]
+_MONTH_NAMES = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+                "september", "oktober", "november", "december"]
 
 
 def parse_hours(spec: str) -> list[tuple[set[int], time, time]]:
@@ -88,6 +90,24 @@ def is_open(spec: str, moment: datetime) -> bool:
 
 def loket_open_now(settings: Settings, cs: ChannelSettings) -> bool:
     return is_open(settings.loket_hours, datetime.now(ZoneInfo(cs.timezone)))
+
+
+CALLBACK_MIN_HOURS = 2  # a callback promised for today needs this much opening time left
+
+
+def callback_deadline(spec: str, moment: datetime) -> datetime | None:
+    """The promise for a callback (`moment` in loket time): the end of the opening window we
+    are in, when enough of it is left, else the end of the next one ("we bellen u terug op
+    dinsdag, vóór 17 uur"). None when the hours say the loket never opens."""
+    rules = parse_hours(spec)
+    for ahead in range(8):
+        day = (moment + timedelta(days=ahead)).date()
+        for opens, closes in sorted((o, c) for days, o, c in rules if day.weekday() in days):
+            start = datetime.combine(day, opens, tzinfo=moment.tzinfo)
+            end = datetime.combine(day, closes, tzinfo=moment.tzinfo)
+            if start > moment or (start <= moment and end - moment >= timedelta(hours=CALLBACK_MIN_HOURS)):
+                return end
+    return None
 
 
 def speak_hours(spec: str) -> str:
@@ -263,22 +283,41 @@ def _safe(view):
 
 # --- handover: a person, now or later -------------------------------------------------------
 
-def request_callback(conversation: Conversation, reason: str) -> Message:
-    """A callback request outside opening hours. Stored now as a system message on the
-    conversation; when the inbox registers a handler in app.extensions["callback_requests"]
-    (callable(session, conversation, reason)), that handler also makes a ticket of it."""
+def request_callback(conversation: Conversation, reason: str) -> datetime | None:
+    """The caller said yes to a callback: a note on the conversation and, through the
+    handler the inbox registers (app.extensions["callback_requests"]), a ticket due by the
+    end of the loket's next opening window. Returns that deadline (loket time), to say it.
+    A repeated request (Twilio retried) changes nothing."""
+    settings = _settings()
+    tz = ZoneInfo(channel_settings(settings).timezone)
+    due = callback_deadline(settings.loket_hours, datetime.now(tz))
     call_sid = request.form.get("CallSid", "")
-    message = Message(
+    external_id = f"callback:{call_sid}"[:64] if call_sid else None
+    if external_id and g.db.scalar(select(Message.id).where(
+            Message.conversation_id == conversation.id, Message.external_id == external_id)):
+        return due
+    g.db.add(Message(
         conversation_id=conversation.id, sender=Sender.SYSTEM,
         text=f"Terugbelverzoek: de inwoner wil teruggebeld worden op het nummer van dit gesprek. Reden: {reason}.",
-        external_id=f"callback:{call_sid}"[:64] if call_sid else None,
-    )
-    g.db.add(message)
+        external_id=external_id,
+    ))
     handler = current_app.extensions.get("callback_requests")
     if handler is not None:
-        handler(g.db, conversation, reason)
+        handler(g.db, conversation, reason, due_at=due)
     g.db.commit()
-    return message
+    return due
+
+
+def speak_deadline(due: datetime | None, now: datetime) -> str:
+    """'vandaag vóór 17 uur', 'morgen vóór 12 uur 30', 'op maandag 24 november, vóór 17 uur'."""
+    if due is None:
+        return "op de eerstvolgende werkdag"
+    clock = f"{due.hour} uur" if due.minute == 0 else f"{due.hour} uur {due.minute}"
+    if due.date() == now.date():
+        return f"vandaag vóór {clock}"
+    if due.date() == now.date() + timedelta(days=1):
+        return f"morgen vóór {clock}"
+    return f"op {_DAY_NAMES[due.weekday()]} {due.day} {_MONTH_NAMES[due.month - 1]}, vóór {clock}"
 
 
 def _handover(line: Line, conversation: Conversation, reason: str) -> None:
@@ -305,7 +344,8 @@ def _offer_callback(line: Line, conversation: Conversation, reason: str, misses:
     gather = line.gather(url_for("twilio_voice.callback", c=conversation.id, m=misses, r=reason[:80]), hints=["ja", "nee"])
     if intro:
         line.say(f"Het loket is nu gesloten. Het loket is open op {hours}.", gather)
-    line.say("Wilt u dat we u terugbellen op dit nummer? Zeg ja of druk 1. Zeg nee of druk 2.", gather)
+    line.say("Wilt u dat we u terugbellen op dit nummer? Dan ziet een medewerker uw nummer en waar uw vraag over gaat. "
+             "Zeg ja of druk 1. Zeg nee of druk 2.", gather)
 
 
 def _crisis(line: Line, conversation: Conversation, code: str, text: str) -> None:
@@ -444,8 +484,9 @@ def callback():
     digits = request.form.get("Digits", "").strip()
     reason = request.args.get("r", "")[:80] or "buiten openingstijden"
     if digits == "1" or (not digits and _YES.match(answer)):
-        request_callback(conversation, reason)
-        line.say("Goed. We bellen u terug op dit nummer, op de eerstvolgende werkdag. Tot ziens.")
+        due = request_callback(conversation, reason)
+        now = datetime.now(ZoneInfo(line.cs.timezone))
+        line.say(f"Goed. We bellen u terug op dit nummer, {speak_deadline(due, now)}. Tot ziens.")
         line.response.hangup()
     elif digits == "2" or (not digits and _NO.match(answer)):
         line.say(f"Goed. U kunt ons bellen op {settings.loket_phone}. Het loket is open op "
