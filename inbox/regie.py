@@ -2,16 +2,21 @@
 deleting it on request. The bot calls these; the answer is B1 Dutch plus the facts as data."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from conversations.models import Conversation, Message
-from iad.config import get_settings
+from conversations.rasa_tracker import erase_trackers
+from iad.config import Settings, get_settings
 from iad.taxonomy import label
 from inbox import audit
 from inbox.models import CONSENT_SCOPES, STATUSES, HandoverTicket
 from inbox.retention import erase_conversation
 from inbox.settings import load_inbox_settings
+
+log = logging.getLogger(__name__)
 
 
 def what_is_stored(session: Session, conversation: Conversation) -> dict:
@@ -22,6 +27,8 @@ def what_is_stored(session: Session, conversation: Conversation) -> dict:
     lines = [f"We bewaren dit gesprek: {messages} bericht{'' if messages == 1 else 'en'}."]
     if topics:
         lines.append("Het gaat over: " + ", ".join(topics) + ".")
+    if conversation.channel == "web" and conversation.resident_address_encrypted:
+        lines.append("We bewaren ook het telefoonnummer dat u gaf, versleuteld.")
     for ticket in tickets:
         who = ticket.team.name if ticket.team else settings.loket_name
         lines.append(f"Uw vraag is doorgegeven aan {who} (nummer {ticket.reference}).")
@@ -45,13 +52,20 @@ def what_is_stored(session: Session, conversation: Conversation) -> dict:
     }
 
 
-def forget(session: Session, conversation: Conversation) -> dict:
-    """Deletes the conversation, its messages and its tickets, at the resident's request.
-    The audit log keeps that it happened (ids only), not what was said."""
+def forget(session: Session, conversation: Conversation, *, settings: Settings | None = None) -> dict:
+    """Deletes the conversation, its messages and its tickets, and Rasa's copy of it, at the
+    resident's request. The audit log keeps that it happened (ids only), not what was said.
+    When Rasa's tracker store cannot be reached, the next retention run erases its copy."""
     conversation_id = conversation.id
     ticket_ids = list(session.scalars(select(HandoverTicket.id).where(HandoverTicket.conversation_id == conversation_id)))
     erase_conversation(session, conversation)
-    audit.record(session, "erased_on_request", conversation_id=conversation_id, detail={"ticket_ids": ticket_ids})
+    try:
+        rasa_events = erase_trackers(settings or get_settings(), [conversation_id])
+    except Exception as exc:
+        log.error("Rasa's copy of conversation %s not erased now (the retention run will): %s", conversation_id, exc)
+        rasa_events = None
+    audit.record(session, "erased_on_request", conversation_id=conversation_id,
+                 detail={"ticket_ids": ticket_ids, "rasa_events_deleted": rasa_events})
     return {
         "deleted_tickets": len(ticket_ids),
         "message": "Uw gesprek en alles wat u ons vertelde is gewist. Wilt u later weer iets vragen? Dan begint u een nieuw gesprek.",

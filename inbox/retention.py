@@ -6,8 +6,12 @@
 - The transcript of a conversation that nobody agreed to share is redacted 30 days after its
   last message, unless an open ticket still needs it (acute danger, shared without consent).
 
+Rasa's copy of a conversation (its tracker store) goes with it: erased with an erased
+conversation, emptied with a redacted one, and retried for erasures on request that could
+not reach it. When the tracker store cannot be reached, the run fails as a whole (nothing is
+deleted or redacted) and the next run does it all: nothing is lost track of.
+
 The audit log keeps its entries (they hold ids and codes, not residents' words).
-Rasa's own tracker store is not cleaned here: it has its own retention (see the report).
 """
 from __future__ import annotations
 
@@ -18,9 +22,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from conversations.models import Conversation, Message, utcnow
-from iad.config import get_settings
+from conversations.rasa_tracker import erase_trackers
+from iad.config import Settings, get_settings
 from inbox import audit
-from inbox.models import HandoverTicket, TicketStatus
+from inbox.models import AuditLog, HandoverTicket, TicketStatus
 from inbox.settings import load_inbox_settings
 
 REDACTED_TEXT = "[verwijderd: bewaartermijn verlopen, geen toestemming om te delen]"
@@ -58,15 +63,19 @@ def run_retention(
     session: Session,
     now: datetime | None = None,
     *,
+    settings: Settings | None = None,
     retention_months: int | None = None,
     redact_after_days: int | None = None,
 ) -> dict:
     now = now or utcnow()
-    retention_months = retention_months if retention_months is not None else get_settings().retention_months
+    settings = settings or get_settings()
+    retention_months = retention_months if retention_months is not None else settings.retention_months
     redact_after_days = redact_after_days if redact_after_days is not None else load_inbox_settings().redact_unconsented_days
     delete_before = months_before(now, retention_months)
     redact_before = now - timedelta(days=redact_after_days)
     counts = {"tickets_deleted": 0, "conversations_deleted": 0, "conversations_redacted": 0, "messages_redacted": 0}
+    erased_ids: list[str] = []
+    redacted_ids: list[str] = []
 
     last_message, last_at = _last_activity()
     base = select(Conversation).outerjoin(last_message, last_message.c.conversation_id == Conversation.id)
@@ -83,12 +92,14 @@ def run_retention(
         still_kept = session.scalar(select(func.count()).select_from(HandoverTicket).where(HandoverTicket.conversation_id == conversation_id))
         conversation = session.scalar(base.where(Conversation.id == conversation_id, last_at < delete_before))
         if not still_kept and conversation is not None:
+            erased_ids.append(conversation.id)
             counts["tickets_deleted"] += erase_conversation(session, conversation)
             counts["conversations_deleted"] += 1
 
     # 2. Conversations without any ticket, silent for the whole period.
     has_ticket = select(HandoverTicket.id).where(HandoverTicket.conversation_id == Conversation.id).exists()
     for conversation in session.scalars(base.where(~has_ticket, last_at < delete_before)).all():
+        erased_ids.append(conversation.id)
         erase_conversation(session, conversation)
         counts["conversations_deleted"] += 1
 
@@ -122,7 +133,22 @@ def run_retention(
         if changed:
             counts["conversations_redacted"] += 1
             counts["messages_redacted"] += redacted
+            redacted_ids.append(conversation.id)
+            # The bot forgets it too; a resident who comes back starts a fresh bot session.
+            conversation.bot_session_started = False
+
+    # 4. Rasa's copies of all of these (raises, so the caller rolls back, when unreachable).
+    session.flush()
+    counts["rasa_events_deleted"] = erase_trackers(settings, [*erased_ids, *redacted_ids, *_rasa_erasures_to_retry(session)])
 
     audit.record(session, "retention_run", detail={**counts, "retention_months": retention_months, "redact_after_days": redact_after_days})
     session.flush()
     return counts
+
+
+
+def _rasa_erasures_to_retry(session: Session) -> list[str]:
+    """Conversations erased on request while Rasa's tracker store was unreachable (the audit
+    entry says so). Erasing them again is harmless once it worked."""
+    entries = session.scalars(select(AuditLog).where(AuditLog.action == "erased_on_request")).all()
+    return [e.conversation_id for e in entries if e.conversation_id and (e.detail or {}).get("rasa_events_deleted", 0) is None]

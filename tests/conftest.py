@@ -34,6 +34,7 @@ def settings(tmp_path):
         load_settings(),
         data_dir=tmp_path,
         database_url=f"sqlite:///{tmp_path / 'iad.db'}",
+        rasa_tracker_store_url=f"sqlite:///{tmp_path / 'rasa-tracker.db'}",
         rasa_url=f"http://127.0.0.1:{dead_port}",
         action_server_url=f"http://127.0.0.1:{free_port()}",
         rasa_timeout_seconds=2,

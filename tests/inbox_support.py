@@ -141,3 +141,40 @@ def post_form(client, page_url: str, action_url: str, data: dict):
     """Posts like a browser does: with the CSRF token of the page the form is on."""
     page = client.get(page_url)
     return client.post(action_url, data={"csrf_token": csrf_from(page.get_data(as_text=True)), **data})
+
+
+def fill_rasa_tracker_store(settings, events_per_conversation: dict[str, int]) -> None:
+    """A SQLite tracker store with Rasa 3.6's own `events` table (SQLTrackerStore.SQLEvent),
+    holding that many events for each conversation id (the Rasa sender id)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(settings.rasa_tracker_store_url)
+    metadata = sa.MetaData()
+    events = sa.Table(
+        "events", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+        sa.Column("type_name", sa.String(255), nullable=False),
+        sa.Column("timestamp", sa.Float),
+        sa.Column("intent_name", sa.String(255)),
+        sa.Column("action_name", sa.String(255)),
+        sa.Column("data", sa.Text),
+    )
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        for sender_id, count in events_per_conversation.items():
+            connection.execute(events.insert(), [
+                {"sender_id": sender_id, "type_name": "user", "timestamp": float(i), "data": '{"text": "mijn schulden"}'}
+                for i in range(count)
+            ])
+    engine.dispose()
+
+
+def rasa_event_counts(settings) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(settings.rasa_tracker_store_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT sender_id, count(*) FROM events GROUP BY sender_id")).all()
+    engine.dispose()
+    return dict(rows)

@@ -10,7 +10,16 @@ from sqlalchemy import select
 from conversations.models import Conversation, Message, utcnow
 from inbox.models import AuditLog, HandoverTicket, TicketNote, TicketStatus
 from inbox.retention import REDACTED_TEXT, months_before, run_retention
-from tests.inbox_support import db, inbox_app, make_conversation, make_ticket, world  # noqa: F401
+from tests.conftest import free_port
+from tests.inbox_support import (  # noqa: F401
+    db,
+    fill_rasa_tracker_store,
+    inbox_app,
+    make_conversation,
+    make_ticket,
+    rasa_event_counts,
+    world,
+)
 
 DAY = timedelta(days=1)
 
@@ -33,7 +42,7 @@ def test_months_before_handles_month_ends():
     assert months_before(datetime(2025, 1, 15, tzinfo=timezone.utc), 13) == datetime(2023, 12, 15, tzinfo=timezone.utc)
 
 
-def test_retention(db, world):
+def test_retention(db, world, settings):
     old_closed = _ticket(db, age=400 * DAY, closed_ago=395 * DAY)
     db.add(TicketNote(ticket=old_closed, text="oude notitie"))
     recent_closed = _ticket(db, age=340 * DAY, closed_ago=330 * DAY)
@@ -52,8 +61,10 @@ def test_retention(db, world):
     conv = {name: t.conversation_id for name, t in [("old_closed", old_closed), ("recent_closed", recent_closed), ("old_open", old_open),
                                                     ("consented", consented), ("summary_only", summary_only), ("danger", danger)]}
     conv.update(silent=silent.id, unconsented=unconsented.id, fresh=fresh.id)
+    # Rasa's own copy of each conversation, in its tracker store.
+    fill_rasa_tracker_store(settings, {cid: 5 for cid in conv.values()})
 
-    counts = run_retention(db, retention_months=12, redact_after_days=30)
+    counts = run_retention(db, settings=settings, retention_months=12, redact_after_days=30)
     db.commit()
     db.expire_all()
 
@@ -79,14 +90,39 @@ def test_retention(db, world):
     assert set(_texts(db, conv["danger"])) == {REDACTED_TEXT}
     assert danger_ticket.summary == "" and danger_ticket.levensgebieden == {"geld": [], "wonen": []}
     assert counts["conversations_redacted"] == 3
+    # Rasa's copies go with them: erased and redacted conversations leave nothing in the tracker store.
+    gone = {"old_closed", "silent", "unconsented", "summary_only", "danger"}
+    assert rasa_event_counts(settings) == {conv[name]: 5 for name in conv if name not in gone}
+    assert counts["rasa_events_deleted"] == 5 * len(gone)
+    assert db.get(Conversation, conv["unconsented"]).bot_session_started is False  # a fresh bot session if they return
 
     # The audit trail of the deleted ticket survives it, and the run itself is logged.
     assert db.scalars(select(AuditLog).where(AuditLog.ticket_id == ids["old_closed"])).all()
     assert db.scalars(select(AuditLog).where(AuditLog.action == "retention_run")).one().detail["tickets_deleted"] == 1
 
     # A second run finds nothing more to do.
-    again = run_retention(db, retention_months=12, redact_after_days=30)
-    assert again == {"tickets_deleted": 0, "conversations_deleted": 0, "conversations_redacted": 0, "messages_redacted": 0}
+    again = run_retention(db, settings=settings, retention_months=12, redact_after_days=30)
+    assert again == {"tickets_deleted": 0, "conversations_deleted": 0, "conversations_redacted": 0, "messages_redacted": 0,
+                     "rasa_events_deleted": 0}
+
+
+def test_retention_changes_nothing_while_rasas_tracker_store_is_unreachable(db, world, settings):
+    """Deleting our copy but not Rasa's would lose track of it: the run fails as a whole."""
+    import dataclasses
+
+    import pytest
+
+    silent = make_conversation(db, [("resident", "hallo")], age=400 * DAY)
+    db.commit()
+    down = dataclasses.replace(settings, rasa_tracker_store_url=f"postgresql://postgres@127.0.0.1:{free_port()}/rasa")
+    with pytest.raises(Exception):
+        run_retention(db, settings=down)
+    db.rollback()
+    assert db.get(Conversation, silent.id) is not None
+    fill_rasa_tracker_store(settings, {silent.id: 3})
+    counts = run_retention(db, settings=settings)  # the store is back: the next run does it all
+    db.commit()
+    assert counts["conversations_deleted"] == 1 and counts["rasa_events_deleted"] == 3
 
 
 def test_retention_default_is_twelve_months(db, world):
@@ -127,7 +163,7 @@ def test_cli_commands(settings, inbox_app, db, monkeypatch):
         get_settings.cache_clear()
 
 
-def test_resident_asks_what_is_stored_and_to_forget(db, world):
+def test_resident_asks_what_is_stored_and_to_forget(db, world, settings):
     from inbox.regie import forget, what_is_stored
 
     ticket = make_ticket(db, consent=["samenvatting"])
@@ -138,11 +174,30 @@ def test_resident_asks_what_is_stored_and_to_forget(db, world):
     assert "Sociaal wijkteam Noord" in stored["message"] and "30 dagen" in stored["message"] and "wissen" in stored["message"]
 
     ticket_id, conversation_id = ticket.id, conversation.id
-    result = forget(db, conversation)
+    fill_rasa_tracker_store(settings, {conversation_id: 7, "another-conversation": 2})
+    result = forget(db, conversation, settings=settings)
     db.commit()
     assert result["deleted_tickets"] == 1
     db.expire_all()
     assert db.get(Conversation, conversation_id) is None and db.get(HandoverTicket, ticket_id) is None
     assert _texts(db, conversation_id) == []
+    assert rasa_event_counts(settings) == {"another-conversation": 2}  # Rasa's copy is gone too
     entry = db.scalars(select(AuditLog).where(AuditLog.action == "erased_on_request")).one()
-    assert entry.conversation_id == conversation_id and entry.detail == {"ticket_ids": [ticket_id]}
+    assert entry.conversation_id == conversation_id and entry.detail == {"ticket_ids": [ticket_id], "rasa_events_deleted": 7}
+
+
+def test_forget_while_rasas_tracker_store_is_down_is_finished_by_the_retention_run(db, world, settings):
+    import dataclasses
+
+    from inbox.regie import forget
+
+    conversation = make_conversation(db, [("resident", "wis alles")])
+    db.commit()
+    conversation_id = conversation.id
+    down = dataclasses.replace(settings, rasa_tracker_store_url=f"postgresql://postgres@127.0.0.1:{free_port()}/rasa")
+    forget(db, conversation, settings=down)  # the resident's request is not refused for it
+    db.commit()
+    assert db.get(Conversation, conversation_id) is None
+    fill_rasa_tracker_store(settings, {conversation_id: 4})
+    counts = run_retention(db, settings=settings)
+    assert counts["rasa_events_deleted"] == 4 and rasa_event_counts(settings) == {}
