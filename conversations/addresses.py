@@ -99,6 +99,20 @@ def _book(key: bytes) -> AddressBook:
     return AddressBook(key)
 
 
+# A Dutch phone number as a resident types it: 06-12345678, 053 123 4567, +31 6 1234 5678.
+_TYPED_NUMBER = re.compile(r"(?<![\d+])(?:(?:\+|00)31[\s-]?(?:\(0\)[\s-]?)?|0)[1-9](?:[\s-]?\d){8}(?!\d)")
+
+
+def find_phone_number(text: str) -> tuple[str, str] | None:
+    """The first Dutch phone number in a typed message: (as typed, E.164), or None."""
+    match = _TYPED_NUMBER.search(text or "")
+    if not match:
+        return None
+    digits = re.sub(r"\D", "", match.group(0).replace("(0)", ""))
+    national = digits[4:] if digits.startswith("0031") else digits[2:] if digits.startswith("31") else digits[1:]
+    return match.group(0), "+31" + national
+
+
 def address_book(settings: Settings) -> AddressBook:
     configured = settings.phone_encryption_key.strip()
     return _book(configured.encode("ascii") if configured else _dev_key(settings.data_dir))

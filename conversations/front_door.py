@@ -10,6 +10,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from conversations.addresses import find_phone_number, set_resident_address
 from conversations.crisis import detect_crisis
 from conversations.models import BotDelivery, Conversation, Message, Sender, Status, utcnow
 from conversations.privacy import redact
@@ -18,6 +19,10 @@ from iad.config import Settings
 from iad.taxonomy import crisis_contact
 
 log = logging.getLogger(__name__)
+
+PHONE_PLACEHOLDER = "[telefoonnummer, versleuteld bewaard]"
+# What the bot hears instead of the number (the handover form's slot, as a button would set it).
+CALLBACK_NUMBER_GIVEN = '/affirm{"handover_telefoon": "ontvangen"}'
 
 @dataclass
 class Outcome:
@@ -28,10 +33,11 @@ class Outcome:
 
 
 class FrontDoor:
-    def __init__(self, settings: Settings, rasa: RasaClient, forget: Callable[[Session, Conversation], object] | None = None):
+    def __init__(self, settings: Settings, rasa: RasaClient, forget: Callable[..., object] | None = None):
         self.settings = settings
         self.rasa = rasa
-        # Erases a conversation at the resident's request (the inbox owns what else goes with it).
+        # Erases a conversation at the resident's request (the inbox owns what else goes with it):
+        # forget(session, conversation, settings=...).
         self.forget = forget
 
     def start_conversation(self, session: Session, channel: str, *, gemeente: str | None = None) -> Conversation:
@@ -51,6 +57,16 @@ class FrontDoor:
 
         clean_text, removed = redact(text)
         crisis = detect_crisis(clean_text)
+        text_for_bot = clean_text
+        if conversation.awaiting_callback_number:
+            conversation.awaiting_callback_number = False
+            given = None if crisis else find_phone_number(clean_text)
+            if given is not None:
+                # Stored encrypted, never as text; the bot only hears that a number was given.
+                typed, number = given
+                set_resident_address(self.settings, conversation, number)
+                clean_text = clean_text.replace(typed, PHONE_PLACEHOLDER)
+                text_for_bot = CALLBACK_NUMBER_GIVEN
         message = Message(
             conversation=conversation,
             sender=Sender.RESIDENT,
@@ -83,7 +99,7 @@ class FrontDoor:
                 self.rasa.set_slots(conversation.id, self._slots(conversation, crisis),
                                     new_session=not conversation.bot_session_started)
                 conversation.bot_session_started = True
-                for bot_reply in self.rasa.send(conversation.id, clean_text):
+                for bot_reply in self.rasa.send(conversation.id, text_for_bot):
                     if bot_reply.custom:
                         self._apply_bot_signals(conversation, bot_reply.custom)
                     if bot_reply.text or bot_reply.buttons:
@@ -101,7 +117,7 @@ class FrontDoor:
         session.commit()
         if conversation.forget_requested and self.forget is not None:
             # Only now: the replies confirming the erasure are sent, then nothing is kept.
-            self.forget(session, conversation)
+            self.forget(session, conversation, settings=self.settings)
             session.commit()
         return Outcome(conversation, message, replies)
 
@@ -119,6 +135,8 @@ class FrontDoor:
             conversation.handover_reason = str(custom["handover_offered"])[:40]
         if custom.get("forget_conversation"):
             conversation.forget_requested = True
+        if custom.get("expect_callback_number"):
+            conversation.awaiting_callback_number = True
         if isinstance(custom.get("levensgebieden"), dict):
             self._merge_levensgebieden(conversation, custom["levensgebieden"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from iad.db import Base
@@ -65,6 +65,9 @@ class Conversation(Base):
     crisis: Mapped[str | None] = mapped_column(String(32))
     # Whether Rasa has opened its session for this conversation (see RasaClient.set_slots).
     bot_session_started: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The bot asked for a phone number to call back on: the front door takes the next message's
+    # number (encrypted, as the resident address) and the bot only hears that it was given.
+    awaiting_callback_number: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set when the bot offered a warm handover to the wijkteam, with the reason code.
     handover_reason: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

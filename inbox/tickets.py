@@ -244,12 +244,11 @@ def return_to_bot(session: Session, ticket: HandoverTicket, user: StaffUser, ip:
 
 
 def resident_phone(settings, ticket: HandoverTicket) -> str | None:
-    """The number the resident wrote or called from, for calling back: only with their consent
-    (or in acute danger). Decrypted on demand; the view that shows it is audited."""
+    """The number the resident wrote or called from (or, on the web, gave to be called back
+    on), for calling back: only with their consent (or in acute danger). Decrypted on demand;
+    the view that shows it is audited."""
     from conversations.addresses import resident_address
 
-    if ticket.conversation.channel not in ("whatsapp", "voice"):
-        return None
     if not (ticket.consent_given or ticket.acute_danger):
         return None
     try:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.actions.actions import ActionHandoverAccept, ActionOfferHandover
 from bot.actions.handover import (
+    ActionAskHandoverTelefoon,
     ActionHandoverAcuut,
     ActionHandoverTicket,
     ActionWatBewaard,
@@ -32,7 +33,8 @@ SLOTS = {
     "vraag_tekst": "de rekeningen stapelen zich op en ik heb een huurachterstand",
     "eigen_kracht": "soms", "handover_reden": "regieverlies",
     "aangeboden": [{"id": "sk:1", "name": "Schuldhulpmaatjes"}, {"id": "sk:2", "name": "Formulierenbrigade"}],
-    "handover_toestemming": None, "handover_contact": None, "handover_moment": None, "handover_postcode": None,
+    "handover_toestemming": None, "handover_contact": None, "handover_telefoon": None, "handover_moment": None,
+    "handover_postcode": None,
 }
 
 
@@ -218,6 +220,7 @@ def test_after_yes_the_form_starts_afresh():
 
 
 def test_at_most_three_questions_after_consent_and_none_after_no():
+    """Four only when a web resident wants a call or a visit: then we need a number."""
     form = ValidateHandoverForm()
 
     def required(**slots):
@@ -227,6 +230,38 @@ def test_at_most_three_questions_after_consent_and_none_after_no():
     assert required(handover_toestemming="nee") == ["handover_toestemming"]
     assert required(handover_toestemming="samenvatting", handover_contact="chat") == [
         "handover_toestemming", "handover_contact", "handover_postcode"]
+    assert required(handover_toestemming="samenvatting", handover_contact="bellen") == [
+        "handover_toestemming", "handover_contact", "handover_telefoon", "handover_moment", "handover_postcode"]
+    assert "handover_telefoon" not in required(channel="whatsapp", handover_contact="bellen")  # we have the number
+    assert "handover_telefoon" not in required(channel="voice", handover_contact="bellen")
+
+
+def test_the_number_question_tells_the_front_door_and_the_bot_never_sees_the_number():
+    msgs, _ = run(ActionAskHandoverTelefoon(), tracker("x"))
+    assert msgs[0]["response"] == "utter_ask_handover_telefoon"
+    assert {"expect_callback_number": True} in [m.get("custom") for m in msgs]
+    form = ValidateHandoverForm()
+
+    def validate(value, text="", intent="affirm"):
+        d = CollectingDispatcher()
+        result = form.validate_handover_telefoon(value, d, tracker("x", text=text, intent=intent), {})
+        return result["handover_telefoon"], [m.get("response") for m in d.messages]
+
+    assert validate("ontvangen") == ("ontvangen", [])  # the front door's payload
+    assert validate("overslaan") == ("overslaan", [])  # the skip button
+    assert validate("sla maar over", text="sla maar over", intent="hulpvraag") == ("overslaan", [])
+    assert validate("ontvangen", text="ontvangen", intent="hulpvraag") == (None, ["utter_telefoon_onbekend"])  # typed, not given
+    assert validate("weet ik niet uit mijn hoofd", text="weet ik niet uit mijn hoofd", intent="hulpvraag") == (
+        None, ["utter_telefoon_onbekend"])
+
+
+def test_a_call_without_a_number_becomes_a_chat_message(database):
+    cid = conversation(database)
+    slots = {"handover_toestemming": "samenvatting", "handover_contact": "bellen", "handover_telefoon": "overslaan",
+             "handover_moment": "ochtend", "handover_postcode": "overslaan"}
+    msgs, _ = run(ActionHandoverTicket(), tracker(cid, slots))
+    [ticket] = tickets(database)
+    assert ticket.contact_preference == "chat" and "stuurt u hier een bericht" in msgs[0]["text"]
 
 
 @pytest.mark.parametrize("text, intent, expected", [

@@ -43,6 +43,7 @@ def stack(tmp_path_factory):
     )
     stack.startup_seconds = stack.wait_until_up(timeout=180)
     stack.db_url = f"sqlite:///{tmp / 'iad.db'}"
+    stack.tracker_db = tmp / "tracker.db"
     yield stack
     stack.stop_all()
 
@@ -86,6 +87,59 @@ def test_crisis_on_the_first_message_is_answered_once_with_the_number_first(stac
     assert replies[0]["sender"] == "system" and "112" in replies[0]["text"]
     assert sum("Bel nu 112" in m["text"] for m in replies) == 1, replies
     assert any(m["sender"] == "bot" for m in replies), replies
+
+
+def rasa_events(stack, cid: str) -> int:
+    with sqlite3.connect(stack.tracker_db) as conn:
+        return conn.execute("SELECT count(*) FROM events WHERE sender_id = ?", (cid,)).fetchone()[0]
+
+
+def test_erasing_a_conversation_on_request_also_erases_rasas_copy(stack):
+    """Regie op gegevens: after "wis alles" and the confirming button, neither the app nor
+    Rasa's tracker store holds anything of the conversation."""
+    cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
+    say(stack, cid, "hallo")
+    asked = say(stack, cid, "verwijder alles over mij")
+    assert any(b["payload"] == "/affirm" for m in asked for b in m["buttons"]), asked
+    assert rasa_events(stack, cid) > 0
+    done = say(stack, cid, "/affirm")
+    assert any("gewist" in m["text"] for m in done), done
+    assert rasa_events(stack, cid) == 0
+    assert requests.get(f"{stack.base_url}/api/chat/conversations/{cid}/messages", timeout=30).status_code == 404
+
+
+def press(stack, cid: str, replies: list[dict], payload_part: str) -> list[dict]:
+    """Presses the button whose payload contains `payload_part`, as the widget would."""
+    payload = next((b["payload"] for m in replies for b in m["buttons"] if payload_part in b["payload"]), None)
+    assert payload, (payload_part, replies)
+    return say(stack, cid, payload)
+
+
+def test_a_web_resident_who_wants_a_call_gives_a_number_that_only_the_inbox_can_read(stack):
+    cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
+    say(stack, cid, "hallo")
+    replies = say(stack, cid, "ik wil een mens spreken")
+    replies = press(stack, cid, replies, "/affirm")  # yes to the handover
+    replies = press(stack, cid, replies, '"samenvatting"')  # consent: the summary only
+    replies = press(stack, cid, replies, '"bellen"')  # a call
+    assert any("telefoonnummer" in m["text"] for m in replies), replies
+    replies = say(stack, cid, "06-12345678")
+    assert not any("telefoonnummer" in m["text"] for m in replies), replies  # accepted, the next question
+    for _ in range(3):  # time window, postcode: skip or any answer
+        if not any(m["buttons"] for m in replies):
+            break
+        replies = say(stack, cid, replies[-1]["buttons"][-1]["payload"])
+    assert any("belt u" in m["text"] for m in replies), replies
+    with create_engine(stack.db_url).connect() as conn:
+        contact, encrypted = conn.execute(text(
+            "SELECT t.contact_preference, c.resident_address_encrypted FROM inbox_handover_ticket t "
+            "JOIN conversation c ON c.id = t.conversation_id WHERE c.id = :cid"), {"cid": cid}).one()
+        texts = [row[0] for row in conn.execute(text("SELECT text FROM message WHERE conversation_id = :cid"), {"cid": cid})]
+    assert contact == "bellen" and encrypted and "12345678" not in encrypted
+    assert not any("12345678" in t for t in texts)
+    with sqlite3.connect(stack.tracker_db) as conn:  # nor did the bot ever hear it
+        events = conn.execute("SELECT data FROM events WHERE sender_id = ?", (cid,)).fetchall()
+    assert events and not any("12345678" in row[0] for row in events)
 
 
 # Last: it stops Rasa for the rest of the module.

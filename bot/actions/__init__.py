@@ -13,6 +13,7 @@ from bot.actions.actions import (  # noqa: F401  (rasa-sdk registers Action subc
     ValidateVraagverheldering,
 )
 from bot.actions.handover import (  # noqa: F401
+    ActionAskHandoverTelefoon,
     ActionHandoverAcuut,
     ActionHandoverTicket,
     ActionWatBewaard,

@@ -15,6 +15,7 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import zoeken
+from bot.actions.handover import HANDOVER_SLOTS
 from bot.actions.levensgebieden import (
     detect_language,
     detect_signalen,
@@ -462,7 +463,7 @@ class ActionHandoverAccept(Action):
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict]:
         dispatcher.utter_message(json_message={"handover_accepted": True})
         return [SlotSet("handover_geaccepteerd", True)] + [
-            SlotSet(slot, None) for slot in ("handover_toestemming", "handover_contact", "handover_moment", "handover_postcode")
+            SlotSet(slot, None) for slot in HANDOVER_SLOTS
         ]
 
 

@@ -20,11 +20,14 @@ from bot.actions.levensgebieden import fold
 
 log = logging.getLogger(__name__)
 
-HANDOVER_SLOTS = ("handover_toestemming", "handover_contact", "handover_moment", "handover_postcode")
+HANDOVER_SLOTS = ("handover_toestemming", "handover_contact", "handover_telefoon", "handover_moment", "handover_postcode")
 TOESTEMMING = {"samenvatting_gesprek": ["samenvatting", "gesprek"], "samenvatting": ["samenvatting"]}
 CONTACT = ("bellen", "whatsapp", "chat", "huisbezoek")
 # The way the resident came in is the default way back.
 CONTACT_DEFAULT = {"web": "chat", "whatsapp": "whatsapp", "voice": "bellen"}
+# A web resident has given us no number: for these, the bot asks for one (the front door keeps it).
+NEEDS_NUMBER = ("bellen", "whatsapp", "huisbezoek")
+NUMBER_GIVEN = "ontvangen"  # what the front door sends instead of the number
 MOMENT_TEXT = {"ochtend": "'s ochtends", "middag": "'s middags", "maakt_niet_uit": None}
 SKIP = "overslaan"
 
@@ -134,7 +137,8 @@ def classify_postcode(text: str, intent: str | None) -> str | None:
 
 
 class ValidateHandoverForm(FormValidationAction):
-    """At most three questions after the consent: contact, when (not for the chat), postcode."""
+    """At most three questions after the consent: contact, when (not for the chat), postcode;
+    and a phone number when a web resident wants a call or a visit."""
 
     def name(self) -> str:
         return "validate_handover_form"
@@ -143,8 +147,11 @@ class ValidateHandoverForm(FormValidationAction):
         if tracker.get_slot("handover_toestemming") == "nee":
             return ["handover_toestemming"]
         slots = list(HANDOVER_SLOTS)
-        if tracker.get_slot("handover_contact") == "chat":
+        contact = tracker.get_slot("handover_contact")
+        if contact == "chat":
             slots.remove("handover_moment")  # a chat message waits until the resident looks
+        if not (tracker.get_slot("channel") == "web" and contact in NEEDS_NUMBER):
+            slots.remove("handover_telefoon")  # WhatsApp and phone residents: we have their number
         return slots
 
     def validate_handover_toestemming(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
@@ -160,6 +167,19 @@ class ValidateHandoverForm(FormValidationAction):
         if value in CONTACT and not _typed(tracker):
             return {"handover_contact": value}
         return {"handover_contact": classify_contact(str(value), _intent(tracker), tracker.get_slot("channel"))}
+
+    def validate_handover_telefoon(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        """The number itself never reaches the bot: the front door stores it encrypted and sends
+        NUMBER_GIVEN. Typed text here is a "skip" or no number at all (then: ask again)."""
+        if value is None:
+            return {"handover_telefoon": None}
+        if value in (NUMBER_GIVEN, SKIP) and not _typed(tracker):
+            return {"handover_telefoon": value}
+        t = fold(str(value))
+        if _intent(tracker) == "deny" or re.search(r"sla (maar |het )?over|overslaan|liever niet|\bnee\b|geen (telefoon|nummer)|skip|\bno\b", t):
+            return {"handover_telefoon": SKIP}
+        dispatcher.utter_message(response="utter_telefoon_onbekend")
+        return {"handover_telefoon": None}
 
     def validate_handover_moment(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
         if value is None:
@@ -282,6 +302,27 @@ def _contact_details() -> dict:
     return {"loket_naam": s.loket_name, "loket_telefoon": s.loket_phone, "loket_uren": s.loket_hours}
 
 
+class ActionAskHandoverTelefoon(Action):
+    """Asks a web resident for a phone number, and tells the front door to expect one: it
+    takes the number out of the next message before anything else sees it."""
+
+    def name(self) -> str:
+        return "action_ask_handover_telefoon"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
+        dispatcher.utter_message(response="utter_ask_handover_telefoon")
+        dispatcher.utter_message(json_message={"expect_callback_number": True})
+        return []
+
+
+def contact_preference(tracker: Tracker) -> str | None:
+    """The way back the resident chose; a call or WhatsApp without a number becomes the chat."""
+    contact = tracker.get_slot("handover_contact") or CONTACT_DEFAULT.get(tracker.get_slot("channel") or "")
+    if tracker.get_slot("handover_telefoon") == SKIP and contact in ("bellen", "whatsapp"):
+        return "chat"
+    return contact
+
+
 class ActionHandoverTicket(Action):
     """After the handover_form: without consent nothing is shared (the loket's number);
     with consent the ticket is opened and the resident hears who contacts them, how and
@@ -305,7 +346,7 @@ class ActionHandoverTicket(Action):
                 reason=reden,
                 urgency="hoog" if reden == "crisis" else "normaal",
                 consent=scope,
-                contact_preference=tracker.get_slot("handover_contact") or CONTACT_DEFAULT.get(tracker.get_slot("channel") or ""),
+                contact_preference=contact_preference(tracker),
                 contact_window=MOMENT_TEXT.get(tracker.get_slot("handover_moment"), tracker.get_slot("handover_moment")),
                 postcode=None if postcode in (None, SKIP) else postcode,
                 advised=_advised(tracker),

@@ -1,0 +1,107 @@
+"""A web resident who wants to be called back gives a phone number in the chat. The front
+door takes it out of the message before anything else sees it: stored encrypted as the
+resident's address, never as text, and the bot only hears that a number was given."""
+from __future__ import annotations
+
+import pytest
+
+from conversations.addresses import find_phone_number, resident_address
+from conversations.front_door import CALLBACK_NUMBER_GIVEN, PHONE_PLACEHOLDER, FrontDoor
+from conversations.models import Message
+from conversations.rasa_client import BotReply
+
+
+class RecordingBot:
+    """Stands in for the Rasa server's HTTP API in these front-door tests (the e2e tests use a
+    real one): it records what the bot would hear and answers with the given replies."""
+
+    def __init__(self, replies=None):
+        self.heard: list[str] = []
+        self.replies = replies or []
+
+    def set_slots(self, conversation_id, slots, *, new_session=False):
+        pass
+
+    def send(self, conversation_id, text):
+        self.heard.append(text)
+        return list(self.replies)
+
+
+@pytest.fixture
+def db(settings):
+    from iad.db import Base, get_engine, import_all_models, session_factory
+
+    import_all_models()
+    Base.metadata.create_all(get_engine(settings.database_url))
+    session = session_factory(get_engine(settings.database_url))()
+    yield session
+    session.close()
+
+
+@pytest.mark.parametrize("typed, number", [
+    ("06-12345678", "+31612345678"),
+    ("bel me op 06 1234 5678 graag", "+31612345678"),
+    ("+31 6 12345678", "+31612345678"),
+    ("0031612345678", "+31612345678"),
+    ("053 123 4567", "+31531234567"),
+    ("+31 (0)53 1234567", "+31531234567"),
+])
+def test_dutch_numbers_as_residents_type_them(typed, number):
+    assert find_phone_number(typed)[1] == number
+
+
+@pytest.mark.parametrize("text", ["1234567890", "ik heb 3 kinderen", "0800-0113", "7511 AB", "06-1234", ""])
+def test_no_number_is_no_number(text):
+    assert find_phone_number(text) is None
+
+
+def test_the_number_is_kept_encrypted_and_the_bot_hears_only_that_it_was_given(db, settings):
+    bot = RecordingBot()
+    door = FrontDoor(settings, bot)
+    conversation = door.start_conversation(db, "web")
+    conversation.awaiting_callback_number = True
+    db.commit()
+    outcome = door.receive(db, conversation, "bel me maar op 06-12345678 na drieën")
+    assert bot.heard == [CALLBACK_NUMBER_GIVEN]
+    db.expire_all()
+    stored = db.get(Message, outcome.message.id)
+    assert stored.text == f"bel me maar op {PHONE_PLACEHOLDER} na drieën" and "12345678" not in stored.text
+    assert conversation.resident_address_encrypted and "12345678" not in conversation.resident_address_encrypted
+    assert resident_address(settings, conversation) == "+31612345678"
+    assert conversation.awaiting_callback_number is False
+
+
+def test_without_being_asked_a_number_is_just_text(db, settings):
+    bot = RecordingBot()
+    door = FrontDoor(settings, bot)
+    conversation = door.start_conversation(db, "web")
+    db.commit()
+    door.receive(db, conversation, "de woningcorporatie heeft nummer 053 123 4567")
+    assert bot.heard == ["de woningcorporatie heeft nummer 053 123 4567"]
+    assert conversation.resident_address_encrypted is None
+
+
+def test_a_crisis_is_never_taken_for_the_number(db, settings):
+    bot = RecordingBot()
+    door = FrontDoor(settings, bot)
+    conversation = door.start_conversation(db, "web")
+    conversation.awaiting_callback_number = True
+    db.commit()
+    outcome = door.receive(db, conversation, "ik wil niet meer leven 0612345678")
+    assert outcome.replies[0].sender == "system" and "113" in outcome.replies[0].text
+    assert bot.heard == ["ik wil niet meer leven 0612345678"] and conversation.resident_address_encrypted is None
+    assert conversation.awaiting_callback_number is False
+
+
+def test_the_bot_asking_for_a_number_makes_the_front_door_expect_one(db, settings):
+    bot = RecordingBot([BotReply(text="Op welk telefoonnummer kunnen we u bereiken?"),
+                        BotReply(text="", custom={"expect_callback_number": True})])
+    door = FrontDoor(settings, bot)
+    conversation = door.start_conversation(db, "web")
+    db.commit()
+    outcome = door.receive(db, conversation, "bellen graag")
+    assert conversation.awaiting_callback_number is True
+    assert [r.text for r in outcome.replies] == ["Op welk telefoonnummer kunnen we u bereiken?"]
+    bot.replies = []
+    door.receive(db, conversation, "dat weet ik niet uit mijn hoofd")  # no number: the bot asks again
+    assert bot.heard[-1] == "dat weet ik niet uit mijn hoofd" and conversation.awaiting_callback_number is False
