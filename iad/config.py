@@ -3,7 +3,7 @@ with embedded defaults that run the demo municipality on SQLite."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +19,13 @@ def _env(name: str, default: str) -> str:
 
 def _env_int(name: str, default: int) -> int:
     return int(_env(name, str(default)))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "true" if default else "false").lower() in ("1", "true", "yes", "on")
+
+
+URGENCIES = ("acuut", "hoog", "normaal", "laag")
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,39 @@ class Settings:
     redis_url: str
     phone_encryption_key: str
     retention_months: int
-    extra: dict = field(default_factory=dict)
+
+    # --- the inbox ---
+    # Hours from handover to first contact with the resident, per urgency.
+    inbox_sla_hours: dict
+    inbox_session_timeout_minutes: int
+    inbox_lockout_attempts: int
+    inbox_lockout_minutes: int
+    # Transcripts of conversations without consent to share them are redacted after this.
+    inbox_redact_unconsented_days: int
+    inbox_cookie_secure: bool
+    inbox_pdf_font: str
+
+    # --- the channels ---
+    # A Dutch Twilio voice: Amazon Polly's neural nl-NL voice. Polly.Lotte / Polly.Ruben
+    # (standard) or Google.nl-NL-Standard-A also work.
+    twilio_voice_name: str
+    twilio_voice_language: str
+    loket_timezone: str
+    # Numbers the phone line connects a caller in crisis to. 112 is absent on purpose: Twilio
+    # cannot place emergency calls, so the IVR tells the caller to hang up and dial 112.
+    crisis_dial_suicide: str
+    crisis_dial_geweld: str
+    crisis_dial_dakloos: str
+    crisis_dial_verward: str
+    # The number the phone line transfers callers to during opening hours. Set it when
+    # LOKET_PHONE is a 14 0xx number, which not every carrier connects.
+    loket_transfer_number: str
+    # Where the widget's quick-exit button sends the resident.
+    widget_exit_url: str
+    # Origins allowed to call the chat API from their pages ("*" = any; no cookies are used).
+    widget_allowed_origins: tuple
+    # Seconds between the widget's checks for new (staff) messages.
+    widget_poll_seconds: int
 
     @property
     def default_embedding_model_dir(self) -> Path:
@@ -74,6 +113,9 @@ def load_settings(env_file: Path | None = None) -> Settings:
     port = _env_int("PORT", 8000)
     rasa_port = _env_int("RASA_PORT", 5005)
     action_port = _env_int("ACTION_SERVER_PORT", 5055)
+    loket_phone = _env("LOKET_PHONE", "14 053")
+    night_shelter_phone = _env("NIGHT_SHELTER_PHONE", "14 053")
+    police_non_urgent_phone = _env("POLICE_NON_URGENT_PHONE", "0900-8844")
     return Settings(
         data_dir=data_dir,
         database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'iad.db'}"),
@@ -95,10 +137,10 @@ def load_settings(env_file: Path | None = None) -> Settings:
         ),
         gemeente=_env("GEMEENTE", "Enschede"),
         loket_name=_env("LOKET_NAME", "het IAD-loket van de gemeente"),
-        loket_phone=_env("LOKET_PHONE", "14 053"),
+        loket_phone=loket_phone,
         loket_hours=_env("LOKET_HOURS", "ma-vr 08:30-17:00"),
-        night_shelter_phone=_env("NIGHT_SHELTER_PHONE", "14 053"),
-        police_non_urgent_phone=_env("POLICE_NON_URGENT_PHONE", "0900-8844"),
+        night_shelter_phone=night_shelter_phone,
+        police_non_urgent_phone=police_non_urgent_phone,
         max_message_chars=_env_int("MAX_MESSAGE_CHARS", 2000),
         twilio_account_sid=_env("TWILIO_ACCOUNT_SID", "ACdemo00000000000000000000000000"),
         twilio_auth_token=_env("TWILIO_AUTH_TOKEN", "dev-only-twilio-token"),
@@ -110,6 +152,28 @@ def load_settings(env_file: Path | None = None) -> Settings:
         redis_url=_env("REDIS_URL", ""),
         phone_encryption_key=_env("PHONE_ENCRYPTION_KEY", ""),
         retention_months=_env_int("RETENTION_MONTHS", 12),
+        inbox_sla_hours={
+            u: _env_int(f"INBOX_SLA_HOURS_{u.upper()}", default)
+            for u, default in zip(URGENCIES, (4, 24, 72, 120))
+        },
+        inbox_session_timeout_minutes=_env_int("INBOX_SESSION_TIMEOUT_MINUTES", 30),
+        inbox_lockout_attempts=_env_int("INBOX_LOCKOUT_ATTEMPTS", 5),
+        inbox_lockout_minutes=_env_int("INBOX_LOCKOUT_MINUTES", 15),
+        inbox_redact_unconsented_days=_env_int("INBOX_REDACT_UNCONSENTED_DAYS", 30),
+        inbox_cookie_secure=_env_bool("INBOX_COOKIE_SECURE", False),
+        # DejaVu covers Dutch, Turkish, Polish, Arabic letters and more; fpdf2 embeds it.
+        inbox_pdf_font=_env("INBOX_PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+        twilio_voice_name=_env("TWILIO_VOICE_NAME", "Polly.Laura-Neural"),
+        twilio_voice_language=_env("TWILIO_VOICE_LANGUAGE", "nl-NL"),
+        loket_timezone=_env("LOKET_TIMEZONE", "Europe/Amsterdam"),
+        crisis_dial_suicide=_env("CRISIS_DIAL_SUICIDE", "0800-0113"),  # 113 Zelfmoordpreventie, free
+        crisis_dial_geweld=_env("CRISIS_DIAL_GEWELD", "0800-2000"),  # Veilig Thuis, free, day and night
+        crisis_dial_dakloos=_env("CRISIS_DIAL_DAKLOOS", night_shelter_phone),
+        crisis_dial_verward=_env("CRISIS_DIAL_VERWARD", police_non_urgent_phone),
+        loket_transfer_number=_env("LOKET_TRANSFER_NUMBER", loket_phone),
+        widget_exit_url=_env("WIDGET_EXIT_URL", "https://www.google.nl/search?q=weerbericht"),
+        widget_allowed_origins=tuple(o.strip() for o in _env("WIDGET_ALLOWED_ORIGINS", "*").split(",") if o.strip()) or ("*",),
+        widget_poll_seconds=_env_int("WIDGET_POLL_SECONDS", 4),
     )
 
 

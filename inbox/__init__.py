@@ -18,7 +18,7 @@ def init_app(app: Flask, inbox_settings: InboxSettings | None = None) -> None:
 
     from inbox.handover import open_callback_ticket
 
-    settings = inbox_settings or load_inbox_settings()
+    settings = inbox_settings or load_inbox_settings(app.config.get("IAD_SETTINGS"))
     app.extensions["inbox_settings"] = settings
     # The phone line asks for a callback outside opening hours: that is a ticket like any other.
     app.extensions["callback_requests"] = open_callback_ticket

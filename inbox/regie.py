@@ -14,7 +14,6 @@ from iad.taxonomy import label
 from inbox import audit
 from inbox.models import CONSENT_SCOPES, STATUSES, HandoverTicket
 from inbox.retention import erase_conversation
-from inbox.settings import load_inbox_settings
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ def what_is_stored(session: Session, conversation: Conversation) -> dict:
         elif ticket.acute_danger:
             lines.append("Omdat u misschien in gevaar was, zien zij het hele gesprek.")
     if not any(t.consent_given and "gesprek" in (t.consent_scope or []) for t in tickets):
-        days = load_inbox_settings().redact_unconsented_days
+        days = settings.inbox_redact_unconsented_days
         lines.append(f"Na {days} dagen zonder nieuwe berichten halen we de tekst van het gesprek weg.")
     lines.append(f"Alles wordt uiterlijk {settings.retention_months} maanden na afloop gewist.")
     lines.append("Wilt u dat we alles nu wissen? Dat kan.")

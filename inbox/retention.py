@@ -26,7 +26,6 @@ from conversations.rasa_tracker import erase_trackers
 from iad.config import Settings, get_settings
 from inbox import audit
 from inbox.models import AuditLog, HandoverTicket, TicketStatus
-from inbox.settings import load_inbox_settings
 
 REDACTED_TEXT = "[verwijderd: bewaartermijn verlopen, geen toestemming om te delen]"
 
@@ -70,7 +69,7 @@ def run_retention(
     now = now or utcnow()
     settings = settings or get_settings()
     retention_months = retention_months if retention_months is not None else settings.retention_months
-    redact_after_days = redact_after_days if redact_after_days is not None else load_inbox_settings().redact_unconsented_days
+    redact_after_days = redact_after_days if redact_after_days is not None else settings.inbox_redact_unconsented_days
     delete_before = months_before(now, retention_months)
     redact_before = now - timedelta(days=redact_after_days)
     counts = {"tickets_deleted": 0, "conversations_deleted": 0, "conversations_redacted": 0, "messages_redacted": 0}

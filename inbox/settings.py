@@ -1,15 +1,12 @@
-"""The inbox's own settings, read from the environment with defaults.
-
-Interim home: these belong in iad.config.Settings (the lead moves them there); until then
-they are read here through the same `_env` helper, so the names stay the same.
-"""
+"""What the inbox needs from the one config (iad.config.Settings). Nothing here reads the
+environment; tests and deployments with several inboxes pass their own InboxSettings."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iad.config import _env
+from iad.config import URGENCIES, Settings, get_settings
 
-URGENCIES = ("acuut", "hoog", "normaal", "laag")
+__all__ = ["URGENCIES", "InboxSettings", "load_inbox_settings"]
 
 
 @dataclass(frozen=True)
@@ -25,19 +22,14 @@ class InboxSettings:
     pdf_font: str
 
 
-def _int(name: str, default: int) -> int:
-    return int(_env(name, str(default)))
-
-
-def load_inbox_settings() -> InboxSettings:
-    defaults = {"acuut": 4, "hoog": 24, "normaal": 72, "laag": 120}
+def load_inbox_settings(settings: Settings | None = None) -> InboxSettings:
+    s = settings or get_settings()
     return InboxSettings(
-        sla_hours={u: _int(f"INBOX_SLA_HOURS_{u.upper()}", defaults[u]) for u in URGENCIES},
-        session_timeout_minutes=_int("INBOX_SESSION_TIMEOUT_MINUTES", 30),
-        lockout_attempts=_int("INBOX_LOCKOUT_ATTEMPTS", 5),
-        lockout_minutes=_int("INBOX_LOCKOUT_MINUTES", 15),
-        redact_unconsented_days=_int("INBOX_REDACT_UNCONSENTED_DAYS", 30),
-        cookie_secure=_env("INBOX_COOKIE_SECURE", "false").lower() in ("1", "true", "yes"),
-        # DejaVu covers Dutch, Turkish, Polish, Arabic letters and more; fpdf2 embeds it.
-        pdf_font=_env("INBOX_PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+        sla_hours=dict(s.inbox_sla_hours),
+        session_timeout_minutes=s.inbox_session_timeout_minutes,
+        lockout_attempts=s.inbox_lockout_attempts,
+        lockout_minutes=s.inbox_lockout_minutes,
+        redact_unconsented_days=s.inbox_redact_unconsented_days,
+        cookie_secure=s.inbox_cookie_secure,
+        pdf_font=s.inbox_pdf_font,
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import subprocess
 import threading
@@ -52,10 +51,8 @@ def server(tmp_path_factory):
     settings = dataclasses.replace(
         load_settings(), data_dir=tmp, database_url=f"sqlite:///{tmp / 'iad.db'}",
         rasa_url=f"http://127.0.0.1:{free_port()}", rasa_timeout_seconds=2,
-        public_base_url=f"http://127.0.0.1:{port}",
+        public_base_url=f"http://127.0.0.1:{port}", widget_poll_seconds=2,
     )
-    old_poll = os.environ.get("WIDGET_POLL_SECONDS")
-    os.environ["WIDGET_POLL_SECONDS"] = "2"
     import_all_models()
     Base.metadata.create_all(get_engine(settings.database_url))
     app = create_app(settings)
@@ -64,10 +61,6 @@ def server(tmp_path_factory):
     thread.start()
     yield {"url": f"http://127.0.0.1:{port}", "settings": settings}
     http.shutdown()
-    if old_poll is None:
-        os.environ.pop("WIDGET_POLL_SECONDS", None)
-    else:
-        os.environ["WIDGET_POLL_SECONDS"] = old_poll
 
 
 @pytest.fixture(scope="module")
@@ -411,8 +404,11 @@ def test_the_chat_api_allows_the_widget_on_other_origins(client):
     assert "Access-Control-Allow-Credentials" not in response.headers  # no cookies involved
 
 
-def test_only_configured_origins_when_restricted(client, monkeypatch):
-    monkeypatch.setenv("WIDGET_ALLOWED_ORIGINS", "https://www.gemeente.nl")
+def test_only_configured_origins_when_restricted(app, settings):
+    from iad.app import create_app
+
+    # `app` made the tables; this one is the same app with WIDGET_ALLOWED_ORIGINS set.
+    client = create_app(dataclasses.replace(settings, widget_allowed_origins=("https://www.gemeente.nl",))).test_client()
     allowed = client.post("/api/chat/conversations", headers={"Origin": "https://www.gemeente.nl"})
     other = client.post("/api/chat/conversations", headers={"Origin": "https://elders.example"})
     assert allowed.headers.get("Access-Control-Allow-Origin") == "https://www.gemeente.nl"

@@ -398,14 +398,12 @@ class ActionHandoverAcuut(Action):
 
 
 def english_stored(stored: dict) -> str:
-    from inbox.settings import load_inbox_settings
-
     n = stored["messages"]
     lines = [f"We keep this chat: {n} message{'' if n == 1 else 's'}."]
     for t in stored["tickets"]:
         lines.append(f"Your question was passed on to {t['team'] or 'the loket'} (reference {t['reference']}).")
     if not any("gesprek" in t["shared"] for t in stored["tickets"]):
-        lines.append(f"After {load_inbox_settings().redact_unconsented_days} days without new messages we remove the text of the chat.")
+        lines.append(f"After {_settings().inbox_redact_unconsented_days} days without new messages we remove the text of the chat.")
     lines.append(f"Everything is deleted at the latest {_settings().retention_months} months after the end.")
     lines.append("Do you want us to delete everything now? That is possible.")
     return " ".join(lines)
