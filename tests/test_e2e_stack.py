@@ -123,7 +123,7 @@ def test_a_web_resident_who_wants_a_call_gives_a_number_that_only_the_inbox_can_
     replies = press(stack, cid, replies, '"samenvatting"')  # consent: the summary only
     replies = press(stack, cid, replies, '"bellen"')  # a call
     assert any("telefoonnummer" in m["text"] for m in replies), replies
-    replies = say(stack, cid, "06-12345678")
+    replies = say(stack, cid, "06-24681357")
     assert not any("telefoonnummer" in m["text"] for m in replies), replies  # accepted, the next question
     for _ in range(3):  # time window, postcode: the last button ("maakt niet uit", "sla over")
         if any("belt u" in m["text"] for m in replies) or not replies[-1]["buttons"]:
@@ -135,11 +135,11 @@ def test_a_web_resident_who_wants_a_call_gives_a_number_that_only_the_inbox_can_
             "SELECT t.contact_preference, c.resident_address_encrypted FROM inbox_handover_ticket t "
             "JOIN conversation c ON c.id = t.conversation_id WHERE c.id = :cid"), {"cid": cid}).one()
         texts = [row[0] for row in conn.execute(text("SELECT text FROM message WHERE conversation_id = :cid"), {"cid": cid})]
-    assert contact == "bellen" and encrypted and "12345678" not in encrypted
-    assert not any("12345678" in t for t in texts)
+    assert contact == "bellen" and encrypted and "24681357" not in encrypted
+    assert not any("24681357" in t for t in texts)
     with sqlite3.connect(stack.tracker_db) as conn:  # nor did the bot ever hear it
         events = conn.execute("SELECT data FROM events WHERE sender_id = ?", (cid,)).fetchall()
-    assert events and not any("12345678" in row[0] for row in events)
+    assert events and not any("24681357" in row[0] for row in events)
 
 
 # Last: it stops Rasa for the rest of the module.
