@@ -92,6 +92,8 @@ def rasa_env(settings: Settings) -> dict:
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["IAD_DATA_DIR"] = str(settings.data_dir)
+    # Rasa imports our own NLU component (bot.rasa_components) from the project folder.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
     return env
 
 

@@ -118,3 +118,24 @@ def test_flesch_douma_agrees_with_textstat():
             assert abs(flesch(text, "nl") - textstat.flesch_reading_ease(text)) < 0.5
     finally:
         textstat.set_lang("en")  # textstat's language is global state
+
+
+def test_every_guarded_training_example_carries_its_evidence():
+    """The evidence guard (bot/intent_evidence.py) may only stop look-alikes: every training
+    example of a crisis or data-rights intent holds a word of that intent's vocabulary."""
+    from bot.intent_evidence import EVIDENCE, has_evidence
+    from bot.training_data import load_examples
+
+    guarded = [e for e in load_examples() if e.intent in EVIDENCE]
+    assert {e.intent for e in guarded} == set(EVIDENCE)
+    assert [(e.intent, e.text) for e in guarded if not has_evidence(e.intent, e.text)] == []
+
+
+def test_the_evidence_guard_stops_look_alikes_only():
+    from bot.intent_evidence import has_evidence
+
+    assert not has_evidence("crisis_suicide", "kan ze zo met de regiotaxi instappen?")
+    assert has_evidence("crisis_suicide", "ik wil er gewoon uit stappen")
+    assert not has_evidence("vraag_gegevens", "we hebben thuis alleen maar ruzie")
+    assert has_evidence("vraag_gegevens", "wat bewaren jullie van mij?")
+    assert has_evidence("hulpvraag", "any text at all")  # unguarded intents always count

@@ -16,7 +16,7 @@ from iad.config import PROJECT_ROOT, get_settings
 from tests.conftest import need_shared
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(PROJECT_ROOT)}
 
 
 def _need_rasa() -> None:
