@@ -107,10 +107,18 @@ for _group in (users, teams, wijken, retention):
 
 # --- processes --------------------------------------------------------------------------
 
+def honcho_command(settings) -> list[str]:
+    # honcho gives each process its own PORT, counting from -p (default 5000); only the web
+    # app (first in the Procfile) reads PORT, so it must get ours.
+    return [sys.executable, "-m", "honcho", "-d", str(PROJECT_ROOT), "-f", str(PROJECT_ROOT / "Procfile"),
+            "start", "-p", str(settings.port)]
+
+
 @main.command()
 def run() -> None:
     """Start every process (Procfile, with honcho): web app, Rasa, action server."""
-    os.execvp(sys.executable, [sys.executable, "-m", "honcho", "-d", str(PROJECT_ROOT), "-f", str(PROJECT_ROOT / "Procfile"), "start"])
+    command = honcho_command(get_settings())
+    os.execvp(command[0], command)
 
 
 @main.command()
@@ -132,6 +140,9 @@ def actions(port: int | None) -> None:
     """The Rasa custom action server (rasa-sdk), in this environment."""
     settings = get_settings()
     os.chdir(PROJECT_ROOT)
+    # Loopback only, like Rasa: only Rasa calls the action server (rasa-sdk binds to
+    # SANIC_HOST, else to every interface). Set SANIC_HOST when Rasa runs on another machine.
+    os.environ.setdefault("SANIC_HOST", "127.0.0.1")
     os.execvp(sys.executable, [sys.executable, "-m", "rasa_sdk", "--actions", "bot.actions",
                                "--port", str(port or settings.action_server_port)])
 

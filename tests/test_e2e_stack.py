@@ -65,6 +65,28 @@ def test_every_part_is_up_within_60_seconds(stack):
     assert all(part["up"] for part in parts.values()), parts
 
 
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a listening TCP socket on `port` (Linux /proc/net/tcp, tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, port_hex = local.rsplit(":", 1)
+                if state == "0A" and int(port_hex, 16) == port:  # 0A = LISTEN
+                    found.add(address)
+    return found
+
+
+def test_only_the_web_app_is_reachable_and_only_on_loopback(stack):
+    """Residents reach the bot through the front door only: Rasa and the action server, and
+    by default the web app too, listen on 127.0.0.1 (or ::1), never on every interface."""
+    loopback = {"0100007F", "00000000000000000000000001000000"}
+    for name in ("PORT", "RASA_PORT", "ACTION_SERVER_PORT"):
+        addresses = listening_addresses(int(stack.env[name]))
+        assert addresses and addresses <= loopback, (name, addresses)
+
+
 def test_a_whole_conversation_gets_services_from_the_sociale_kaart(stack):
     cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
     welcome = say(stack, cid, "hallo")
