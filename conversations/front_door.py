@@ -24,6 +24,7 @@ PHONE_PLACEHOLDER = "[telefoonnummer, versleuteld bewaard]"
 # What the bot hears instead of the number (the handover form's slot, as a button would set it).
 CALLBACK_NUMBER_GIVEN = '/affirm{"handover_telefoon": "ontvangen"}'
 
+
 @dataclass
 class Outcome:
     conversation: Conversation
