@@ -26,7 +26,7 @@ from bot.actions.levensgebieden import (
 
 log = logging.getLogger(__name__)
 
-from bot.training_data import CRISIS_INTENTS, bot_crisis_code
+from bot.training_data import bot_crisis_code
 
 # "Ik wil een mens spreken" is acted on (an offer, reason wil_mens) only when the NLU is
 # sure; below this the bot asks what the resident means. Measured: an English "do you
@@ -177,6 +177,22 @@ class ActionExtractSignals(Action):
 # ---------------------------------------------------------------------- vraagverheldering
 
 
+def new_question_events(tracker: Tracker) -> list[dict]:
+    """The latest message as a new question: the answers to the previous one are cleared;
+    what was heard in the conversation (levensgebieden, signals) stays."""
+    from iad.taxonomy import LEVENSGEBIED_CODES
+
+    text = _text(tracker)
+    return [SlotSet(f"vv_{c}", None) for c in LEVENSGEBIED_CODES] + [
+        SlotSet("vraag_tekst", text),
+        SlotSet("vraag_codes", list(levensgebieden_for_message(text, "hulpvraag"))),
+        SlotSet("onderwerp", None),
+        SlotSet("eigen_kracht", None),
+        SlotSet("eigen_kracht_woorden", None),
+        SlotSet("aangeboden", []),
+    ]
+
+
 class ActionNieuweVraag(Action):
     """A new question starts a new vraagverheldering: the answers to the previous one are
     cleared; what was heard in the conversation (levensgebieden, signals) stays."""
@@ -185,19 +201,7 @@ class ActionNieuweVraag(Action):
         return "action_nieuwe_vraag"
 
     async def run(self, dispatcher, tracker: Tracker, domain: dict) -> list[dict]:
-        from iad.taxonomy import LEVENSGEBIED_CODES
-
-        text = _text(tracker)
-        events = [SlotSet(f"vv_{c}", None) for c in LEVENSGEBIED_CODES]
-        events += [
-            SlotSet("vraag_tekst", text),
-            SlotSet("vraag_codes", list(levensgebieden_for_message(text, "hulpvraag"))),
-            SlotSet("onderwerp", None),
-            SlotSet("eigen_kracht", None),
-            SlotSet("eigen_kracht_woorden", None),
-            SlotSet("aangeboden", []),
-        ]
-        return events
+        return new_question_events(tracker)
 
 
 def classify_eigen_kracht(text: str) -> str:
@@ -225,7 +229,6 @@ class ValidateVraagverheldering(FormValidationAction):
 
     async def required_slots(self, domain_slots, dispatcher, tracker: Tracker, domain) -> list[str]:
         codes = tracker.get_slot("vraag_codes") or []
-        signalen = tracker.get_slot("signalen") or {}
         slots: list[str] = []
         if not codes:
             slots.append("onderwerp")
@@ -388,20 +391,7 @@ class ActionCrisis(Action):
         if asked and (asked.startswith("vv_") or asked in ("eigen_kracht", "onderwerp")):
             # Back into the form with the answer; its validation handles it as usual.
             return [SlotSet(asked, _text(tracker)), FollowupAction("vraagverheldering_form")]
-        from iad.taxonomy import LEVENSGEBIED_CODES
-
-        text = _text(tracker)
-        events = [SlotSet(f"vv_{c}", None) for c in LEVENSGEBIED_CODES]
-        events += [
-            SlotSet("vraag_tekst", text),
-            SlotSet("vraag_codes", list(levensgebieden_for_message(text, "hulpvraag"))),
-            SlotSet("onderwerp", None),
-            SlotSet("eigen_kracht", None),
-            SlotSet("eigen_kracht_woorden", None),
-            SlotSet("aangeboden", []),
-            FollowupAction("vraagverheldering_form"),
-        ]
-        return events
+        return new_question_events(tracker) + [FollowupAction("vraagverheldering_form")]
 
 
 # ----------------------------------------------------------------------------- handover

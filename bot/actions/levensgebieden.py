@@ -92,15 +92,20 @@ def _matches(text: str, patterns: list[re.Pattern]) -> list[str]:
     return [w for w in words if not any(w != o and w.lower() in o.lower() for o in words)]
 
 
-def detect_lexicon(text: str) -> dict[str, list[str]]:
+def _detect(section: str, text: str) -> dict[str, list[str]]:
+    """Every entry of the lexicon section that the text matches, with the words it used."""
     if not text or text.startswith("/"):
         return {}
     found = {}
-    for code, patterns in _lexicon()["levensgebieden"].items():
+    for name, patterns in _lexicon()[section].items():
         words = _matches(text, patterns)
         if words:
-            found[code] = words
+            found[name] = words
     return found
+
+
+def detect_lexicon(text: str) -> dict[str, list[str]]:
+    return _detect("levensgebieden", text)
 
 
 def detect_levensgebieden(text: str, use_classifier: bool | None = None) -> dict[str, list[str]]:
@@ -145,14 +150,7 @@ def levensgebieden_for_message(
 
 def detect_signalen(text: str) -> dict[str, list[str]]:
     """{"regieverlies": [...], "zorg_om_ander": [...]}: only the signals present."""
-    if not text or text.startswith("/"):
-        return {}
-    found = {}
-    for name, patterns in _lexicon()["signalen"].items():
-        words = _matches(text, patterns)
-        if words:
-            found[name] = words
-    return found
+    return _detect("signalen", text)
 
 
 def merge(old: dict | None, new: dict) -> dict[str, list[str]]:
