@@ -42,6 +42,16 @@ def settings(tmp_path):
 
 
 @pytest.fixture
+def twilio_api():
+    """A local HTTP server standing in for Twilio's REST API; it records every request."""
+    from tests.twilio_support import RecordingTwilioApi
+
+    api = RecordingTwilioApi()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
 def app(settings):
     from iad.db import Base, get_engine, import_all_models
     from iad.app import create_app

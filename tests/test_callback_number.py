@@ -38,6 +38,16 @@ def db(settings):
     session.close()
 
 
+def open_door(db, settings, *, awaiting: bool, replies=None):
+    """A front door with a recording bot, and a web conversation that does (not) await a number."""
+    bot = RecordingBot(replies)
+    door = FrontDoor(settings, bot)
+    conversation = door.start_conversation(db, "web")
+    conversation.awaiting_callback_number = awaiting
+    db.commit()
+    return bot, door, conversation
+
+
 @pytest.mark.parametrize("typed, number", [
     ("06-12345678", "+31612345678"),
     ("bel me op 06 1234 5678 graag", "+31612345678"),
@@ -56,11 +66,7 @@ def test_no_number_is_no_number(text):
 
 
 def test_the_number_is_kept_encrypted_and_the_bot_hears_only_that_it_was_given(db, settings):
-    bot = RecordingBot()
-    door = FrontDoor(settings, bot)
-    conversation = door.start_conversation(db, "web")
-    conversation.awaiting_callback_number = True
-    db.commit()
+    bot, door, conversation = open_door(db, settings, awaiting=True)
     outcome = door.receive(db, conversation, "bel me maar op 06-12345678 na drieën")
     assert bot.heard == [CALLBACK_NUMBER_GIVEN]
     db.expire_all()
@@ -72,21 +78,14 @@ def test_the_number_is_kept_encrypted_and_the_bot_hears_only_that_it_was_given(d
 
 
 def test_without_being_asked_a_number_is_just_text(db, settings):
-    bot = RecordingBot()
-    door = FrontDoor(settings, bot)
-    conversation = door.start_conversation(db, "web")
-    db.commit()
+    bot, door, conversation = open_door(db, settings, awaiting=False)
     door.receive(db, conversation, "de woningcorporatie heeft nummer 053 123 4567")
     assert bot.heard == ["de woningcorporatie heeft nummer 053 123 4567"]
     assert conversation.resident_address_encrypted is None
 
 
 def test_a_crisis_is_never_taken_for_the_number(db, settings):
-    bot = RecordingBot()
-    door = FrontDoor(settings, bot)
-    conversation = door.start_conversation(db, "web")
-    conversation.awaiting_callback_number = True
-    db.commit()
+    bot, door, conversation = open_door(db, settings, awaiting=True)
     outcome = door.receive(db, conversation, "ik wil niet meer leven 0612345678")
     assert outcome.replies[0].sender == "system" and "113" in outcome.replies[0].text
     assert bot.heard == ["ik wil niet meer leven 0612345678"] and conversation.resident_address_encrypted is None
@@ -94,11 +93,9 @@ def test_a_crisis_is_never_taken_for_the_number(db, settings):
 
 
 def test_the_bot_asking_for_a_number_makes_the_front_door_expect_one(db, settings):
-    bot = RecordingBot([BotReply(text="Op welk telefoonnummer kunnen we u bereiken?"),
-                        BotReply(text="", custom={"expect_callback_number": True})])
-    door = FrontDoor(settings, bot)
-    conversation = door.start_conversation(db, "web")
-    db.commit()
+    bot, door, conversation = open_door(db, settings, awaiting=False, replies=[
+        BotReply(text="Op welk telefoonnummer kunnen we u bereiken?"),
+        BotReply(text="", custom={"expect_callback_number": True})])
     outcome = door.receive(db, conversation, "bellen graag")
     assert conversation.awaiting_callback_number is True
     assert [r.text for r in outcome.replies] == ["Op welk telefoonnummer kunnen we u bereiken?"]

@@ -6,24 +6,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import threading
-from pathlib import Path
 
 import pytest
 import requests
 
 from conversations.models import Conversation, Message
-from iad.config import PROJECT_ROOT
 from inbox.handover import handover_packet, open_handover_ticket
+from tests.browser_support import ARTIFACTS, chromium, run_axe
 from tests.conftest import free_port
 from tests.inbox_support import PASSWORD, db, inbox_app, world  # noqa: F401
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-BROWSER_DIR = PROJECT_ROOT / "tests" / "browser"  # axe-core, pinned in its package-lock.json
-AXE = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture
@@ -41,13 +34,8 @@ def server(inbox_app):
 
 @pytest.fixture
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip package playwright is not installed")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is absent: apt-get install -y chromium chromium-driver")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def test_handover_claim_and_reply_in_a_real_browser(server, browser, db, world):
@@ -149,17 +137,7 @@ def _login(page, server: str, username: str) -> None:
 
 
 def _axe(page, name: str) -> dict:
-    if not AXE.exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BROWSER_DIR, check=True, capture_output=True, timeout=300)
-    page.add_script_tag(content=AXE.read_text())
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-        return { violations: r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
-                   nodes: v.nodes.map(n => n.target.join(' ')) })), passes: r.passes.length,
-                 incomplete: r.incomplete.map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')) })) };
-    }""")
-    (ARTIFACTS / f"axe-inbox-{name}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    return result
+    return run_axe(page, f"inbox-{name}")
 
 
 def test_inbox_pages_meet_wcag21aa_by_axe(server, browser, db, world):

@@ -10,16 +10,9 @@ from conversations.models import Conversation, Message, Sender
 from inbox.handover import open_handover_ticket
 from inbox.models import AuditLog, HandoverTicket
 from tests.inbox_support import TEST_INBOX_SETTINGS, login, make_world, post_form
-from tests.twilio_support import RecordingTwilioApi, db_session, make_channel_app, signed_post, twilio_settings
+from tests.twilio_support import db_session, make_channel_app, signed_post, twilio_settings
 
 RESIDENT = "whatsapp:+31612345678"
-
-
-@pytest.fixture
-def twilio_api():
-    api = RecordingTwilioApi()
-    yield api
-    api.stop()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from conversations.addresses import (AddressBook, AddressKeyError, address_book,
                                      resident_address)
 from conversations.models import Conversation, Message, Sender, Status, utcnow
 from conversations.outbound import DeliveryFailed, send_staff_reply, take_over
-from tests.twilio_support import (PUBLIC_BASE_URL, TEST_AUTH_TOKEN, RecordingTwilioApi, db_session,
+from tests.twilio_support import (PUBLIC_BASE_URL, TEST_AUTH_TOKEN, db_session,
                                   make_channel_app, sign, signed_post, twilio_settings)
 from webhooks.choices import match_choice
 from webhooks.whatsapp import CHUNK_CHARS, split_message, whatsapp_texts
@@ -27,13 +27,6 @@ _sids = iter(range(1, 10_000))
 
 def new_sid() -> str:
     return f"SM{next(_sids):032x}"
-
-
-@pytest.fixture
-def twilio_api():
-    api = RecordingTwilioApi()
-    yield api
-    api.stop()
 
 
 @pytest.fixture

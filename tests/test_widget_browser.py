@@ -7,35 +7,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from conversations.models import Conversation, Message, Sender
 from conversations.outbound import send_staff_reply, take_over
-from iad.config import PROJECT_ROOT, load_settings
+from iad.config import load_settings
+from tests.browser_support import ARTIFACTS, chromium, run_axe
 from tests.conftest import free_port
 from tests.twilio_support import db_session
 
-CHROMIUM = Path("/usr/bin/chromium")
-BROWSER_DIR = PROJECT_ROOT / "tests" / "browser"
-AXE = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 STORE_PREFIX = "iad-chat:v1:"
 BOT_DOWN = "niet bereikbaar"
 
-
-
-def _axe_source() -> str:
-    if not AXE.exists():
-        # npm's registry is reachable wherever the project is built; the lock file pins the version.
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BROWSER_DIR, check=True, capture_output=True, timeout=300)
-    return AXE.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -65,18 +53,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's Chromium at /usr/bin/chromium (apt-get install -y chromium); "
-                    "Playwright's own browser download is not used")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -341,19 +319,6 @@ def test_200_percent_zoom_keeps_everything_usable(browser, server):
 
 
 # --- accessibility ------------------------------------------------------------------------
-
-def run_axe(page, name: str) -> dict:
-    page.add_script_tag(content=_axe_source())
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-        return { violations: r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
-                   nodes: v.nodes.map(n => n.target.join(' ')) })), passes: r.passes.length,
-                 incomplete: r.incomplete.map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')) })) };
-    }""")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"axe-{name}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    return result
-
 
 def test_axe_reports_no_serious_or_critical_wcag21aa_violations(browser, server):
     summary = {}
