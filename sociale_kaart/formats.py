@@ -146,9 +146,17 @@ def read_hsds_json(path: Path) -> Iterator[SourceRow]:
     index = 0
     if pos < len(text) and text[pos] == "]":
         return
+    line, counted = 1, 0  # newlines counted up to `counted`: each stretch of text is counted once
+
+    def line_at(position: int) -> int:
+        nonlocal line, counted
+        line += text.count("\n", counted, position)
+        counted = position
+        return line
+
     while True:
         index += 1
-        line = text.count("\n", 0, pos) + 1
+        line = line_at(pos)
         try:
             item, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
@@ -161,8 +169,7 @@ def read_hsds_json(path: Path) -> Iterator[SourceRow]:
             continue
         if pos < len(text) and text[pos] == "]" and not text[pos + 1:].strip():
             return
-        line = text.count("\n", 0, pos) + 1
-        yield SourceRow(f"regel {line}", error="kapotte JSON: verwacht ',' of ']'")
+        yield SourceRow(f"regel {line_at(pos)}", error="kapotte JSON: verwacht ',' of ']'")
         return
 
 
