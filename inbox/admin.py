@@ -7,26 +7,11 @@ from sqlalchemy import func, select
 from inbox import audit
 from inbox.auth import hash_password, role_required
 from inbox.forms import TeamForm, UserForm, WijkForm, choices
-from inbox.models import PostcodeRange, StaffUser, Team, Wijk
+from inbox.models import PostcodeRange, StaffUser, Team, Wijk, parse_postcode_ranges
 from inbox.views import setup_blueprint
 
 bp = Blueprint("inbox_admin", __name__, url_prefix="/inbox/beheer")
 setup_blueprint(bp)
-
-
-def parse_postcode_ranges(text: str) -> list[tuple[int, int]]:
-    """'7511-7515, 7521' -> [(7511, 7515), (7521, 7521)]"""
-    ranges = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        start, _, end = (p.strip() for p in part.partition("-"))
-        start_n, end_n = int(start), int(end or start)
-        if not (1000 <= start_n <= end_n <= 9999):
-            raise ValueError(f"Ongeldige reeks: {part}")
-        ranges.append((start_n, end_n))
-    return ranges
 
 
 def _teams() -> list[Team]:

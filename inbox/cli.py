@@ -91,7 +91,7 @@ def wijken() -> None:
 @click.option("--postcodes", required=True, help="Four-digit postcodes: '7511-7515, 7521'.")
 def wijken_create(name: str, team_name: str, postcodes: str) -> None:
     from inbox import audit
-    from inbox.admin import parse_postcode_ranges
+    from inbox.models import parse_postcode_ranges
     from inbox.models import PostcodeRange, Team, Wijk
 
     try:

@@ -146,6 +146,21 @@ class PostcodeRange(Base):
         return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
 
 
+def parse_postcode_ranges(text: str) -> list[tuple[int, int]]:
+    """'7511-7515, 7521' -> [(7511, 7515), (7521, 7521)]"""
+    ranges = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        start, _, end = (p.strip() for p in part.partition("-"))
+        start_n, end_n = int(start), int(end or start)
+        if not (1000 <= start_n <= end_n <= 9999):
+            raise ValueError(f"Ongeldige reeks: {part}")
+        ranges.append((start_n, end_n))
+    return ranges
+
+
 class StaffUser(Base):
     __tablename__ = "inbox_staff_user"
 

@@ -56,8 +56,7 @@ def forget(session: Session, conversation: Conversation, *, settings: Settings |
     resident's request. The audit log keeps that it happened (ids only), not what was said.
     When Rasa's tracker store cannot be reached, the next retention run erases its copy."""
     conversation_id = conversation.id
-    ticket_ids = list(session.scalars(select(HandoverTicket.id).where(HandoverTicket.conversation_id == conversation_id)))
-    erase_conversation(session, conversation)
+    ticket_ids = erase_conversation(session, conversation)
     try:
         rasa_events = erase_trackers(settings or get_settings(), [conversation_id])
     except Exception as exc:

@@ -47,15 +47,16 @@ def _last_activity():
     return last_message, last_at
 
 
-def erase_conversation(session: Session, conversation: Conversation) -> int:
-    """Deletes a conversation with its messages and tickets (and their notes). Returns tickets deleted."""
+def erase_conversation(session: Session, conversation: Conversation) -> list[int]:
+    """Deletes a conversation with its messages and tickets (and their notes). Returns the ids
+    of the tickets deleted."""
     tickets = list(session.scalars(select(HandoverTicket).where(HandoverTicket.conversation_id == conversation.id)))
     for ticket in tickets:
         session.delete(ticket)
     session.flush()
     session.delete(conversation)
     session.flush()
-    return len(tickets)
+    return [ticket.id for ticket in tickets]
 
 
 def run_retention(
@@ -89,10 +90,12 @@ def run_retention(
         counts["tickets_deleted"] += 1
         session.flush()
         still_kept = session.scalar(select(func.count()).select_from(HandoverTicket).where(HandoverTicket.conversation_id == conversation_id))
+        if still_kept:
+            continue
         conversation = session.scalar(base.where(Conversation.id == conversation_id, last_at < delete_before))
-        if not still_kept and conversation is not None:
+        if conversation is not None:  # no ticket left, so erasing deletes no other ticket
             erased_ids.append(conversation.id)
-            counts["tickets_deleted"] += erase_conversation(session, conversation)
+            erase_conversation(session, conversation)
             counts["conversations_deleted"] += 1
 
     # 2. Conversations without any ticket, silent for the whole period.

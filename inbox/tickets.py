@@ -140,7 +140,7 @@ def assign(session: Session, ticket: HandoverTicket, actor: StaffUser, assignee:
     _ensure_open(ticket)
     if not assignee.active:
         raise TicketError("Deze medewerker is niet actief.")
-    if not assignee.sees_all_queues and (ticket.team_id is None or ticket.team_id not in assignee.team_ids):
+    if not can_see(assignee, ticket):
         raise TicketError("Deze medewerker zit niet in het team van de melding. Wijs eerst het team toe.")
     ticket.assigned_user = assignee
     if ticket.status == TicketStatus.NIEUW:
