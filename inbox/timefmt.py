@@ -44,11 +44,18 @@ def deadline_day(moment: datetime, now: datetime | None = None) -> tuple[str, da
     return "later", m
 
 
+DAY_WORDS = {"today": "vandaag", "tomorrow": "morgen"}
+
+
+def day_and_date(moment: datetime) -> str:
+    """'vrijdag 17 mei'"""
+    return f"{DAYS[moment.weekday()]} {moment.day} {MONTHS[moment.month - 1]}"
+
+
 def dutch_deadline(moment: datetime, now: datetime | None = None) -> str:
     """For residents: 'vandaag vóór 16:00', 'morgen vóór 12:00', 'vrijdag 17 mei vóór 09:00'."""
     kind, m = deadline_day(moment, now)
-    day = {"today": "vandaag", "tomorrow": "morgen"}.get(kind) or f"{DAYS[m.weekday()]} {m.day} {MONTHS[m.month - 1]}"
-    return f"{day} vóór {m:%H:%M}"
+    return f"{DAY_WORDS.get(kind) or day_and_date(m)} vóór {m:%H:%M}"
 
 
 def duration(delta: timedelta) -> str:

@@ -30,6 +30,7 @@ from conversations.addresses import normalise_address, set_resident_address
 from conversations.front_door import Outcome
 from conversations.models import BotDelivery, Conversation, Message, Sender, Status
 from iad.config import Settings
+from inbox.timefmt import DAY_WORDS, DAYS, day_and_date
 from webhooks.choices import match_choice, normalise, payload_of, pending_choices
 from webhooks.settings import ChannelSettings, channel_settings
 from webhooks.twilio_security import form_text, twilio_signed
@@ -51,9 +52,6 @@ _NO = re.compile(r"^(nee|neen|niet|nee dank u|hoeft niet|liever niet)\b")
 # --- opening hours --------------------------------------------------------------------------
 
 _DAYS = ["ma", "di", "wo", "do", "vr", "za", "zo"]
-_DAY_NAMES = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"]
-_MONTH_NAMES = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-                "september", "oktober", "november", "december"]
 
 
 def parse_hours(spec: str) -> list[tuple[set[int], time, time]]:
@@ -105,7 +103,7 @@ def callback_deadline(spec: str, moment: datetime) -> datetime | None:
         for opens, closes in sorted((o, c) for days, o, c in rules if day.weekday() in days):
             start = datetime.combine(day, opens, tzinfo=moment.tzinfo)
             end = datetime.combine(day, closes, tzinfo=moment.tzinfo)
-            if start > moment or (start <= moment and end - moment >= timedelta(hours=CALLBACK_MIN_HOURS)):
+            if start > moment or end - moment >= timedelta(hours=CALLBACK_MIN_HOURS):
                 return end
     return None
 
@@ -120,7 +118,7 @@ def speak_hours(spec: str) -> str:
     def days(value: str) -> str:
         out = []
         for part in re.split(r"\s*,\s*", value.strip()):
-            ends = [_DAY_NAMES[_DAYS.index(e.strip())] if e.strip() in _DAYS else e for e in part.split("-")]
+            ends = [DAYS[_DAYS.index(e.strip())] if e.strip() in _DAYS else e for e in part.split("-")]
             out.append(" tot en met ".join(ends))
         return " en ".join(out)
 
@@ -283,24 +281,28 @@ def _safe(view):
 
 # --- handover: a person, now or later -------------------------------------------------------
 
-def request_callback(conversation: Conversation, reason: str) -> datetime | None:
+def _callback_marker(call_sid: str) -> str:
+    """The external id of a call's callback request (one per call)."""
+    return f"callback:{call_sid}"[:64]
+
+
+def _noted(conversation: Conversation, external_id: str) -> bool:
+    return g.db.scalar(select(Message.id).where(
+        Message.conversation_id == conversation.id, Message.external_id == external_id)) is not None
+
+
+def request_callback(conversation: Conversation, reason: str, now: datetime) -> datetime | None:
     """The caller said yes to a callback: a note on the conversation and, through the
     handler the inbox registers (app.extensions["callback_requests"]), a ticket due by the
-    end of the loket's next opening window. Returns that deadline (loket time), to say it.
-    A repeated request (Twilio retried) changes nothing."""
-    settings = _settings()
-    tz = ZoneInfo(channel_settings(settings).timezone)
-    due = callback_deadline(settings.loket_hours, datetime.now(tz))
+    end of the loket's next opening window after `now` (loket time). Returns that deadline,
+    to say it. A repeated request (Twilio retried) changes nothing."""
+    due = callback_deadline(_settings().loket_hours, now)
     call_sid = request.form.get("CallSid", "")
-    external_id = f"callback:{call_sid}"[:64] if call_sid else None
-    if external_id and g.db.scalar(select(Message.id).where(
-            Message.conversation_id == conversation.id, Message.external_id == external_id)):
+    external_id = _callback_marker(call_sid) if call_sid else None
+    if external_id and _noted(conversation, external_id):
         return due
-    g.db.add(Message(
-        conversation_id=conversation.id, sender=Sender.SYSTEM,
-        text=f"Terugbelverzoek: de inwoner wil teruggebeld worden op het nummer van dit gesprek. Reden: {reason}.",
-        external_id=external_id,
-    ))
+    _note(conversation, f"Terugbelverzoek: de inwoner wil teruggebeld worden op het nummer van dit gesprek. Reden: {reason}.",
+          external_id=external_id)
     handler = current_app.extensions.get("callback_requests")
     if handler is not None:
         handler(g.db, conversation, reason, due_at=due)
@@ -313,11 +315,10 @@ def speak_deadline(due: datetime | None, now: datetime) -> str:
     if due is None:
         return "op de eerstvolgende werkdag"
     clock = f"{due.hour} uur" if due.minute == 0 else f"{due.hour} uur {due.minute}"
-    if due.date() == now.date():
-        return f"vandaag vóór {clock}"
-    if due.date() == now.date() + timedelta(days=1):
-        return f"morgen vóór {clock}"
-    return f"op {_DAY_NAMES[due.weekday()]} {due.day} {_MONTH_NAMES[due.month - 1]}, vóór {clock}"
+    ahead = (due.date() - now.date()).days
+    if ahead in (0, 1):
+        return f"{DAY_WORDS['today' if ahead == 0 else 'tomorrow']} vóór {clock}"
+    return f"op {day_and_date(due)}, vóór {clock}"
 
 
 def _handover(line: Line, conversation: Conversation, reason: str) -> None:
@@ -484,8 +485,8 @@ def callback():
     digits = request.form.get("Digits", "").strip()
     reason = request.args.get("r", "")[:80] or "buiten openingstijden"
     if digits == "1" or (not digits and _YES.match(answer)):
-        due = request_callback(conversation, reason)
         now = datetime.now(ZoneInfo(line.cs.timezone))
+        due = request_callback(conversation, reason, now)
         line.say(f"Goed. We bellen u terug op dit nummer, {speak_deadline(due, now)}. Tot ziens.")
         line.response.hangup()
     elif digits == "2" or (not digits and _NO.match(answer)):
@@ -549,11 +550,10 @@ def _record_call_end() -> None:
         if started is not None:
             conversation = g.db.get(Conversation, started.conversation_id)
             ended = f"end:{call_sid}"[:64]
-            if not g.db.scalar(select(Message.id).where(Message.conversation_id == conversation.id, Message.external_id == ended)):
+            if not _noted(conversation, ended):
                 duration = request.form.get("CallDuration", "")
                 _note(conversation, f"Telefoongesprek beëindigd ({status}{', ' + duration + ' s' if duration.isdigit() else ''}).", external_id=ended)
-                callback_asked = g.db.scalar(select(Message.id).where(
-                    Message.conversation_id == conversation.id, Message.external_id == f"callback:{call_sid}"[:64]))
+                callback_asked = _noted(conversation, _callback_marker(call_sid))
                 if conversation.status == Status.BOT and not conversation.crisis and not callback_asked:
                     conversation.status = Status.CLOSED
                 g.db.commit()
