@@ -99,6 +99,18 @@ def _book(key: bytes) -> AddressBook:
     return AddressBook(key)
 
 
+def e164(number: str, country_code: str = "31") -> str:
+    """'0800-0113' -> '+318000113'; '14 053' -> '+3114053'; '+31 6 1234' stays international."""
+    digits = "".join(ch for ch in number if ch.isdigit() or ch == "+")
+    if digits.startswith("+"):
+        return digits
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    if digits.startswith("0"):
+        return f"+{country_code}{digits[1:]}"
+    return f"+{country_code}{digits}"
+
+
 # A Dutch phone number as a resident types it: 06-12345678, 053 123 4567, +31 6 1234 5678.
 _TYPED_NUMBER = re.compile(r"(?<![\d+])(?:(?:\+|00)31[\s-]?(?:\(0\)[\s-]?)?|0)[1-9](?:[\s-]?\d){8}(?!\d)")
 
@@ -108,9 +120,7 @@ def find_phone_number(text: str) -> tuple[str, str] | None:
     match = _TYPED_NUMBER.search(text or "")
     if not match:
         return None
-    digits = re.sub(r"\D", "", match.group(0).replace("(0)", ""))
-    national = digits[4:] if digits.startswith("0031") else digits[2:] if digits.startswith("31") else digits[1:]
-    return match.group(0), "+31" + national
+    return match.group(0), e164(match.group(0).replace("(0)", ""))
 
 
 def address_book(settings: Settings) -> AddressBook:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import column, create_engine, delete, inspect, select, table
+from sqlalchemy import column, create_engine, delete, inspect, table
 from sqlalchemy.engine import Engine, make_url
 
 from iad.config import Settings
@@ -57,16 +57,3 @@ def erase_trackers(settings: Settings, conversation_ids: Iterable[str]) -> int:
         engine.dispose()
     return deleted
 
-
-def tracked_conversation_ids(settings: Settings) -> set[str]:
-    """Every sender_id Rasa holds events for."""
-    engine = _engine(settings)
-    if engine is None:
-        return set()
-    try:
-        with engine.connect() as connection:
-            if not inspect(connection).has_table("events"):
-                return set()
-            return set(connection.scalars(select(EVENTS.c.sender_id).distinct()))
-    finally:
-        engine.dispose()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from conversations.addresses import e164
 from iad.config import Settings
+
+__all__ = ["ChannelSettings", "channel_settings", "e164"]
 
 
 @dataclass(frozen=True)
@@ -18,18 +21,6 @@ class ChannelSettings:
     widget_exit_url: str
     widget_allowed_origins: tuple[str, ...]
     widget_poll_seconds: int
-
-
-def e164(number: str, country_code: str = "31") -> str:
-    """'0800-0113' -> '+318000113'; '14 053' -> '+3114053'; '+31 6 1234' stays international."""
-    digits = "".join(ch for ch in number if ch.isdigit() or ch == "+")
-    if digits.startswith("+"):
-        return digits
-    if digits.startswith("00"):
-        return "+" + digits[2:]
-    if digits.startswith("0"):
-        return f"+{country_code}{digits[1:]}"
-    return f"+{country_code}{digits}"
 
 
 def channel_settings(settings: Settings) -> ChannelSettings:
