@@ -8,15 +8,11 @@ import time
 from sqlalchemy import create_engine, text
 
 from conversations.evaluate import WebChatDriver
+from knowledge.bench import percentile
 
 # A resident's way to a search: a question, then short answers to the bot's questions.
 OPENING = ["hallo", "ik heb veel schulden en ik kom niet rond"]
 ANSWERS = ["nee, er is niemand die mij helpt", "nee", "weet ik niet"]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def bench_dialogue(base_url: str, database_url: str, conversations: int = 20) -> dict:
@@ -46,10 +42,10 @@ def bench_dialogue(base_url: str, database_url: str, conversations: int = 20) ->
     if search_turns:
         result.update(
             search_turn_p50_ms=round(statistics.median(search_turns), 1),
-            search_turn_p95_ms=round(_percentile(search_turns, 0.95), 1),
+            search_turn_p95_ms=round(percentile(search_turns, 0.95), 1),
             search_turn_max_ms=round(max(search_turns), 1),
         )
     if other_turns:
         result.update(other_turn_p50_ms=round(statistics.median(other_turns), 1),
-                      other_turn_p95_ms=round(_percentile(other_turns, 0.95), 1))
+                      other_turn_p95_ms=round(percentile(other_turns, 0.95), 1))
     return result

@@ -94,7 +94,7 @@ BENCH_QUERIES = [
 def generate_records(n: int, *, seed: int = 0) -> list[dict]:
     """n fictional, valid HSDS records over the configured region's gemeenten."""
     from iad.taxonomy import label as levensgebied_label
-    from sociale_kaart.models import LEVENSGEBIED_TAXONOMY
+    from sociale_kaart.hsds import levensgebied_attribute
     from sociale_kaart.twente import TWENTE_TAXONOMY, theme_levensgebieden
     from sociale_kaart.validation import known_gemeenten
 
@@ -117,9 +117,7 @@ def generate_records(n: int, *, seed: int = 0) -> list[dict]:
                 "id": f"{TWENTE_TAXONOMY}:subthema:{sub.replace(' ', '-')}", "code": sub,
                 "name": sub, "taxonomy": TWENTE_TAXONOMY}})
         for code in theme_levensgebieden([theme], subs):
-            attributes.append({"link_type": "levensgebied", "taxonomy_term": {
-                "id": f"{LEVENSGEBIED_TAXONOMY}:{code}", "code": code,
-                "name": levensgebied_label(code), "taxonomy": LEVENSGEBIED_TAXONOMY}})
+            attributes.append(levensgebied_attribute(code, levensgebied_label(code)))
         audience = rng.choice(AUDIENCES)
         records.append({
             "id": sid,
@@ -141,7 +139,8 @@ def generate_records(n: int, *, seed: int = 0) -> list[dict]:
     return records
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank q-quantile (0 <= q <= 1) of the values."""
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, int(round(q * (len(ordered) - 1)))))
     return ordered[k]
@@ -222,7 +221,7 @@ def bench_search(services: int = 10000, *, seed: int = 0, rounds: int = 10,
             "passages_embedded": searcher.vectors.embedded,
             "search_ms": {
                 "p50": round(statistics.median(times), 2),
-                "p95": round(_percentile(times, 0.95), 2),
+                "p95": round(percentile(times, 0.95), 2),
                 "max": round(max(times), 2),
                 "n": len(times),
             },

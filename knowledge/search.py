@@ -134,20 +134,20 @@ class DirectorySearch:
                kinds: tuple[str, ...] = ("service", "article"),
                session: Session | None = None, refresh: bool = True) -> SearchResult:
         if refresh or self.index is None:
-            self.refresh(session)
+            try:
+                self.refresh(session)
+            except SQLAlchemyError:
+                if self.index is None:
+                    raise
+                # The database is briefly unavailable: answer from the index we have.
+                log.exception("directory revision check failed; searching the last index")
         index = self.index
         assert index is not None
         mask = index.mask(gemeente=gemeente, levensgebieden=levensgebieden, age=age,
                           free_only=free_only, kinds=kinds)
-        query_vector = None
-        ran = mode
-        if mode in ("hybrid", "dense"):
-            if index.vectors is not None:
-                from knowledge.embeddings import embed_queries
-
-                query_vector = embed_queries([query])[0]
-            else:
-                ran = "bm25_dutch"
+        query_vector = _query_vector(index, query, mode)
+        # Without passage vectors (another model, not embedded yet) hybrid falls back to keywords.
+        ran = "bm25_dutch" if mode in ("hybrid", "dense") and query_vector is None else mode
         ranked = index.rank(query, mask, mode=ran, query_vector=query_vector,
                             depth=max(limit, 1))
         hits = []
@@ -165,13 +165,17 @@ class DirectorySearch:
         index = self.index
         assert index is not None
         mask = index.mask(gemeente=gemeente, kinds=kinds)
-        qv = None
-        if mode in ("hybrid", "dense") and index.vectors is not None:
-            from knowledge.embeddings import embed_queries
-
-            qv = embed_queries([query])[0]
-        ranked = index.rank(query, mask, mode=mode, query_vector=qv, depth=depth)
+        ranked = index.rank(query, mask, mode=mode, query_vector=_query_vector(index, query, mode), depth=depth)
         return [index.docs[int(i)].id for i in ranked.order[:depth]], ranked
+
+
+def _query_vector(index, query: str, mode: str):
+    """The query's embedding when the mode uses it and the index has passage vectors."""
+    if mode not in ("hybrid", "dense") or index.vectors is None:
+        return None
+    from knowledge.embeddings import embed_queries
+
+    return embed_queries([query])[0]
 
 
 _searchers: dict[str, DirectorySearch] = {}
@@ -195,17 +199,8 @@ def search_directory(query: str, *, gemeente: str | None = None,
     """Services and articles that fit the resident's words, filtered to their gemeente,
     levensgebieden, age and (free_only) free offers. See the module docstring."""
     engine = session.get_bind() if session is not None else get_engine()
-    searcher = get_searcher(engine)
-    try:
-        return searcher.search(query, gemeente=gemeente, levensgebieden=levensgebieden, age=age,
-                               free_only=free_only, limit=limit, session=session)
-    except SQLAlchemyError:
-        if searcher.index is None:
-            raise
-        # The database is briefly unavailable: answer from the index we have.
-        log.exception("directory revision check failed; searching the last index")
-        return searcher.search(query, gemeente=gemeente, levensgebieden=levensgebieden, age=age,
-                               free_only=free_only, limit=limit, refresh=False)
+    return get_searcher(engine).search(query, gemeente=gemeente, levensgebieden=levensgebieden, age=age,
+                                       free_only=free_only, limit=limit, session=session)
 
 
 def warm_index(engine: Engine | None = None) -> dict:

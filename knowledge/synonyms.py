@@ -11,14 +11,20 @@ from knowledge.text import DutchAnalyzer
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.yml")
 
 
+@lru_cache(maxsize=1)
+def _raw_groups() -> tuple[tuple[str, ...], ...]:
+    """The groups of synonyms.yml as written, read once."""
+    data = yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or {}
+    return tuple(tuple(str(p) for p in group) for group in data.get("groups", []))
+
+
 @lru_cache(maxsize=4)
 def _groups(analyzer: DutchAnalyzer) -> tuple[tuple[tuple[frozenset[str], tuple[str, ...]], ...], ...]:
-    data = yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or {}
     groups = []
-    for group in data.get("groups", []):
+    for group in _raw_groups():
         members = []
         for phrase in group:
-            terms = tuple(analyzer.terms(str(phrase)))
+            terms = tuple(analyzer.terms(phrase))
             if terms:
                 members.append((frozenset(terms), terms))
         groups.append(tuple(members))
@@ -41,11 +47,9 @@ def expand_terms(terms: list[str], analyzer: DutchAnalyzer) -> list[str]:
 
 @lru_cache(maxsize=4)
 def _phrases(analyzer: DutchAnalyzer) -> tuple[tuple[tuple[frozenset[str], str], ...], ...]:
-    data = yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or {}
     return tuple(
-        tuple((frozenset(analyzer.terms(str(p), split=False)), str(p))
-              for p in group if analyzer.terms(str(p), split=False))
-        for group in data.get("groups", [])
+        tuple((frozenset(terms), p) for p in group if (terms := analyzer.terms(p, split=False)))
+        for group in _raw_groups()
     )
 
 

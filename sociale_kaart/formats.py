@@ -35,9 +35,9 @@ from sociale_kaart.hsds import (
     SERVICE_AREA_FIELDS,
     SERVICE_FIELDS,
     TAXONOMY_TERM_FIELDS,
+    levensgebied_attribute,
     to_hsds,
 )
-from sociale_kaart.models import LEVENSGEBIED_TAXONOMY
 from sociale_kaart.twente import looks_like_twente, twente_to_hsds
 
 FORMATS = ("hsds-json", "hsds-jsonl", "hsds-csv", "simple-csv", "twente-jsonl")
@@ -418,9 +418,7 @@ def simple_row_to_hsds(row: dict) -> dict:
             name = levensgebied_label(code)
         except KeyError:
             name = code  # the validator reports the unknown code
-        attributes.append({"link_type": "levensgebied", "taxonomy_term": {
-            "id": f"{LEVENSGEBIED_TAXONOMY}:{code}", "code": code, "name": name,
-            "taxonomy": LEVENSGEBIED_TAXONOMY}})
+        attributes.append(levensgebied_attribute(code, name))
     return {
         "id": sid,
         "name": row.get("naam"),

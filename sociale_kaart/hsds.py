@@ -196,16 +196,10 @@ def content_hash(rec: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def levensgebieden_of(rec: dict) -> list[str]:
-    return [
-        a["taxonomy_term"]["code"]
-        for a in rec["attributes"]
-        if a["taxonomy_term"]["taxonomy"] == LEVENSGEBIED_TAXONOMY
-    ]
-
-
-def gemeenten_of(rec: dict) -> list[str]:
-    return [a["name"] for a in rec["service_areas"] if a["name"]]
+def levensgebied_attribute(code: str, name: str) -> dict:
+    """An HSDS attribute that links a service to one of our levensgebieden."""
+    return {"link_type": "levensgebied", "taxonomy_term": {
+        "id": f"{LEVENSGEBIED_TAXONOMY}:{code}", "code": code, "name": name, "taxonomy": LEVENSGEBIED_TAXONOMY}}
 
 
 def to_hsds(rec: dict) -> dict:

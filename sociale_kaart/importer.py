@@ -180,8 +180,9 @@ def store_records(session: Session, records: list[dict], *, dataset: str | None,
         for sid, kind, child_id in clashes:
             report.error(f"dienst {sid}", f"id {child_id!r} in {kind} hoort al bij een andere dienst", id=sid)
         raise ImportConflict(f"{len(clashes)} ids horen al bij andere diensten")
-    existing = dict(session.execute(select(Service.id, Service.content_hash)).all())
-    existing_dataset = dict(session.execute(select(Service.id, Service.dataset)).all())
+    existing, existing_dataset = {}, {}
+    for sid, digest, ds in session.execute(select(Service.id, Service.content_hash, Service.dataset)):
+        existing[sid], existing_dataset[sid] = digest, ds
     changed = False
     for rec in records:
         digest = content_hash(rec)

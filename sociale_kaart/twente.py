@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from iad.taxonomy import label as levensgebied_label
-from sociale_kaart.models import LEVENSGEBIED_TAXONOMY
+from sociale_kaart.hsds import levensgebied_attribute
 
 THEMES_FILE = Path(__file__).with_name("twente_themes.yml")
 TWENTE_TAXONOMY = "sociale-kaart-twente"
@@ -86,11 +86,7 @@ def twente_to_hsds(obj: dict) -> dict:
                               "name": sub, "taxonomy": TWENTE_TAXONOMY},
         })
     for code in theme_levensgebieden(themes, subthemes):
-        attributes.append({
-            "link_type": "levensgebied",
-            "taxonomy_term": {"id": f"{LEVENSGEBIED_TAXONOMY}:{code}", "code": code,
-                              "name": levensgebied_label(code), "taxonomy": LEVENSGEBIED_TAXONOMY},
-        })
+        attributes.append(levensgebied_attribute(code, levensgebied_label(code)))
 
     costs = (obj.get("costs") or "").strip()
     cost_options = []
