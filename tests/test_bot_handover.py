@@ -41,13 +41,12 @@ SLOTS = {
 @pytest.fixture
 def database(tmp_path, monkeypatch):
     """The action server's own database (DATABASE_URL), with two wijkteams."""
-    from iad import config, db
+    from iad import config
     from iad.db import Base, get_engine, import_all_models, session_scope
 
     monkeypatch.setenv("IAD_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'iad.db'}")
     config.get_settings.cache_clear()
-    db.get_engine.cache_clear()
     import_all_models()
     Base.metadata.create_all(get_engine())
     from inbox.models import PostcodeRange, Team, Wijk
@@ -61,7 +60,6 @@ def database(tmp_path, monkeypatch):
     yield session_scope
     get_engine().dispose()
     config.get_settings.cache_clear()
-    db.get_engine.cache_clear()
 
 
 def conversation(session_scope, channel="web") -> str:
@@ -186,10 +184,9 @@ def test_database_trouble_gives_a_clear_message_not_a_crash(database, monkeypatc
     assert msgs[0]["response"] == "utter_handover_mislukt" and msgs[0]["loket_telefoon"]
     # The database itself is gone.
     monkeypatch.setenv("DATABASE_URL", "sqlite:////nonexistent-dir/iad.db")
-    from iad import config, db
+    from iad import config
 
     config.get_settings.cache_clear()
-    db.get_engine.cache_clear()
     msgs, _ = run(ActionHandoverTicket(), tracker("x", {"handover_toestemming": "samenvatting"}))
     assert msgs[0]["response"] == "utter_handover_mislukt"
     msgs, _ = run(ActionHandoverAcuut(), tracker("x"))

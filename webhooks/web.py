@@ -16,11 +16,9 @@ def _cors(response):
     """The widget runs on the municipality's own site and calls this API from there. No
     cookies are involved (the conversation id is the key), so allowing origins is safe;
     WIDGET_ALLOWED_ORIGINS narrows it down."""
-    from webhooks.settings import channel_settings
-
     origin = request.headers.get("Origin")
     if origin:
-        allowed = channel_settings(current_app.config["IAD_SETTINGS"]).widget_allowed_origins
+        allowed = current_app.config["IAD_SETTINGS"].widget_allowed_origins
         if "*" in allowed or origin in allowed:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
