@@ -10,7 +10,7 @@ We measure each response variation, with its {placeholders} filled with realisti
   English variations get the English Flesch Reading Ease. (For Dutch our count agrees
   with textstat.flesch_reading_ease(lang="nl"); a test checks that.)
 
-LIMITS below are what tests/test_bot_readability.py enforces. The per-response limits leave
+LIMITS below are what tests/test_bot_domain.py enforces. The per-response limits leave
 room for one necessary long word (a phone number, "huisartsenpost"); the domain averages
 hold the line for the whole conversation.
 """

@@ -26,7 +26,7 @@ def main() -> None:
 
 @main.command()
 @click.option("--skip-train", is_flag=True, help="Do not (re)train the Rasa model.")
-@click.option("--no-demo-data", is_flag=True, help="Do not import the demo sociale kaart.")
+@click.option("--no-demo-data", is_flag=True, help="Do not import the demo sociale kaart or create the demo wijkteams.")
 def setup(skip_train: bool, no_demo_data: bool) -> None:
     """Everything `make run` needs, idempotent: model, database, demo data, trained bot."""
     settings = get_settings()
