@@ -75,11 +75,19 @@ def _consent_scope(consent: bool | Iterable[str]) -> list[str]:
     return scope
 
 
+def _known_levensgebieden(conversation: Conversation) -> dict[str, list[str]]:
+    """The conversation's levensgebieden (our codes only) with the resident's own words."""
+    return {code: list(words) for code, words in (conversation.levensgebieden or {}).items() if code in LEVENSGEBIED_CODES}
+
+
+def _concerns(levensgebieden: dict) -> list[str]:
+    """'Zorgen over: geld, wonen.' as a list of at most one sentence."""
+    return ["Zorgen over: " + ", ".join(label(code).lower() for code in levensgebieden) + "."] if levensgebieden else []
+
+
 def _default_summary(reasons: Sequence[str], levensgebieden: dict, contact_preference: str | None, contact_window: str | None) -> str:
     """Plain Dutch for colleagues, from codes only: the resident's own words stay in their own field."""
-    parts = ["Reden: " + ", ".join(REASONS[r].lower() for r in reasons) + "."]
-    if levensgebieden:
-        parts.append("Zorgen over: " + ", ".join(label(code).lower() for code in levensgebieden) + ".")
+    parts = ["Reden: " + ", ".join(REASONS[r].lower() for r in reasons) + ".", *_concerns(levensgebieden)]
     if contact_preference:
         contact = CONTACT_PREFERENCES[contact_preference].lower()
         parts.append(f"Wil contact via: {contact}" + (f" ({contact_window})." if contact_window else "."))
@@ -143,11 +151,7 @@ def open_handover_ticket(
         urgency = "hoog"
 
     shares_summary = acute_danger or "samenvatting" in scope
-    levensgebieden = {
-        code: list(words)
-        for code, words in (conversation.levensgebieden or {}).items()
-        if code in LEVENSGEBIED_CODES
-    } if shares_summary else {}
+    levensgebieden = _known_levensgebieden(conversation) if shares_summary else {}
     advised_items = [a if isinstance(a, dict) else {"name": str(a)} for a in (advised or [])] if shares_summary else []
     if shares_summary:
         summary_text = (summary or "").strip() or _default_summary(reasons, levensgebieden, contact_preference, contact_window)
@@ -190,15 +194,10 @@ def open_callback_ticket(session: Session, conversation: Conversation, why: str,
     """A caller said yes to "shall we call you back? Then a colleague sees your number and
     what your question is about" (the loket was closed or busy): a ticket to call them back,
     with the summary (not the transcript) shared, by the moment the phone line promised."""
-    reasons = ["terugbelverzoek"]
-    levensgebieden = {code: words for code, words in (conversation.levensgebieden or {}).items() if code in LEVENSGEBIED_CODES}
-    parts = [f"Wil teruggebeld worden ({why})."]
-    if levensgebieden:
-        parts.append("Zorgen over: " + ", ".join(label(code).lower() for code in levensgebieden) + ".")
-    parts.append("Bel terug op het nummer waarmee de inwoner belde.")
-    summary = " ".join(parts)
+    summary = " ".join([f"Wil teruggebeld worden ({why}).", *_concerns(_known_levensgebieden(conversation)),
+                        "Bel terug op het nummer waarmee de inwoner belde."])
     return open_handover_ticket(
-        session, conversation, reason=reasons, urgency="normaal", consent=["samenvatting"],
+        session, conversation, reason=["terugbelverzoek"], urgency="normaal", consent=["samenvatting"],
         contact_preference="bellen", summary=summary, due_at=due_at,
     )
 

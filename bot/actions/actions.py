@@ -15,7 +15,7 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import zoeken
-from bot.actions.handover import HANDOVER_SLOTS
+from bot.actions.handover import HANDOVER_SLOTS, _intent, _settings
 from bot.actions.levensgebieden import (
     detect_language,
     detect_signalen,
@@ -40,16 +40,6 @@ HANDOVER_REDENEN = (
     "crisis", "wil_mens", "helpt_niet", "regieverlies", "zorg_om_ander",
     "meerdere_levensgebieden",
 )
-
-
-def _settings():
-    from iad.config import get_settings
-
-    return get_settings()
-
-
-def _intent(tracker: Tracker) -> str | None:
-    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
 # Inside the vraagverheldering every message counts as an answer, except these (the

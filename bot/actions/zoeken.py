@@ -9,17 +9,13 @@ import logging
 import re
 from dataclasses import dataclass
 
+from sociale_kaart.models import IAD_LEVELS
+
 log = logging.getLogger(__name__)
 
 # IAD order: eigen kracht, then algemene voorzieningen (wijk, stad), then the wijkteam,
 # then specialist help. Among hits that fit equally, show the lighter help first.
-IAD_ORDER = {
-    "eigen_kracht": 0,
-    "algemene_voorziening_wijk": 1,
-    "algemene_voorziening_stad": 2,
-    "wijkteam": 3,
-    "specialist": 4,
-}
+IAD_ORDER = {level: rank for rank, level in enumerate(IAD_LEVELS)}
 MAX_SUMMARY_WORDS = 22
 
 
