@@ -16,7 +16,7 @@ from conversations.models import BotDelivery, Conversation, Message, Sender, Sta
 from conversations.privacy import redact
 from conversations.rasa_client import BotUnavailable, RasaClient
 from iad.config import Settings
-from iad.taxonomy import crisis_contact
+from iad.taxonomy import crisis_contact, merge_words
 
 log = logging.getLogger(__name__)
 
@@ -122,14 +122,6 @@ class FrontDoor:
             session.commit()
         return Outcome(conversation, message, replies)
 
-    @staticmethod
-    def _merge_levensgebieden(conversation: Conversation, heard: dict[str, list[str]]) -> None:
-        merged = {code: list(words) for code, words in (conversation.levensgebieden or {}).items()}
-        for code, words in heard.items():
-            merged.setdefault(code, [])
-            merged[code] += [w for w in words if w not in merged[code]]
-        conversation.levensgebieden = merged
-
     def _apply_bot_signals(self, conversation: Conversation, custom: dict) -> None:
         """The bot reports what it heard and decided through a custom payload (not shown)."""
         if custom.get("handover_offered"):
@@ -139,7 +131,7 @@ class FrontDoor:
         if custom.get("expect_callback_number"):
             conversation.awaiting_callback_number = True
         if isinstance(custom.get("levensgebieden"), dict):
-            self._merge_levensgebieden(conversation, custom["levensgebieden"])
+            conversation.levensgebieden = merge_words(conversation.levensgebieden, custom["levensgebieden"])
 
     def _slots(self, conversation: Conversation, crisis: str | None) -> dict:
         # The bot hears the levensgebieden itself and reports them back in a custom payload.

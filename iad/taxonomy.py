@@ -67,3 +67,15 @@ def crisis_contact(code: str, settings=None) -> str:
         "verward": f"Bel de politie (geen spoed) op {s.police_non_urgent_phone}. Bij direct gevaar: bel 112.",
     }
     return contacts[code]
+
+
+def merge_words(old: dict | None, new: dict) -> dict[str, list[str]]:
+    """Add newly heard words (per levensgebied code, or per signal) to what was recorded so
+    far: earlier words first, no word twice."""
+    merged = {k: list(v) for k, v in (old or {}).items()}
+    for code, words in new.items():
+        bucket = merged.setdefault(code, [])
+        for w in words:
+            if w not in bucket:
+                bucket.append(w)
+    return merged

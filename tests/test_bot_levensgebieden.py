@@ -12,10 +12,9 @@ from bot.actions.levensgebieden import (
     detect_lexicon,
     detect_signalen,
     levensgebieden_for_message,
-    merge,
 )
 from bot.training_data import CRISIS_INTENTS, load_examples
-from iad.taxonomy import CRISIS_CODES, LEVENSGEBIED_CODES, levensgebieden
+from iad.taxonomy import CRISIS_CODES, LEVENSGEBIED_CODES, levensgebieden, merge_words
 from tests.conftest import need_shared
 
 
@@ -91,7 +90,7 @@ def test_language_guess():
 
 
 def test_merge_keeps_every_word_once():
-    merged = merge({"geld": ["schulden"]}, {"geld": ["schulden", "deurwaarder"], "wonen": ["huur"]})
+    merged = merge_words({"geld": ["schulden"]}, {"geld": ["schulden", "deurwaarder"], "wonen": ["huur"]})
     assert merged == {"geld": ["schulden", "deurwaarder"], "wonen": ["huur"]}
 
 

@@ -21,8 +21,8 @@ from bot.actions.levensgebieden import (
     detect_signalen,
     fold,
     levensgebieden_for_message,
-    merge,
 )
+from iad.taxonomy import merge_words
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class ActionExtractSignals(Action):
             intent = None
         found = {} if loop == "handover_form" else levensgebieden_for_message(text, intent)
         if found:
-            woorden = merge(tracker.get_slot("levensgebied_woorden"), found)
+            woorden = merge_words(tracker.get_slot("levensgebied_woorden"), found)
             order = list(tracker.get_slot("levensgebieden") or [])
             order += [c for c in woorden if c not in order]
             events += [SlotSet("levensgebied_woorden", woorden), SlotSet("levensgebieden", order)]
@@ -153,7 +153,7 @@ class ActionExtractSignals(Action):
             events.append(SlotSet("vraag_codes", vraag))
         signalen = {} if loop == "handover_form" else detect_signalen(text)
         if signalen:
-            events.append(SlotSet("signalen", merge(tracker.get_slot("signalen"), signalen)))
+            events.append(SlotSet("signalen", merge_words(tracker.get_slot("signalen"), signalen)))
         if not tracker.get_slot("loket_telefoon"):
             s = _settings()
             events += [

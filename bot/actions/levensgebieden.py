@@ -154,17 +154,6 @@ def detect_signalen(text: str) -> dict[str, list[str]]:
     return _detect("signalen", text)
 
 
-def merge(old: dict | None, new: dict) -> dict[str, list[str]]:
-    """Add newly heard words to what the conversation recorded so far."""
-    merged = {k: list(v) for k, v in (old or {}).items()}
-    for code, words in new.items():
-        bucket = merged.setdefault(code, [])
-        for w in words:
-            if w not in bucket:
-                bucket.append(w)
-    return merged
-
-
 # --------------------------------------------------------------------- language guess
 
 _EN = set(
