@@ -5,7 +5,6 @@ set. Needs a trained model (`iad setup`)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -13,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from iad.config import PROJECT_ROOT, get_settings
+from iad.rasa_process import model_path, rasa_bin, rasa_env
 from tests.conftest import need_shared
 
-RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(PROJECT_ROOT)}
+RASA = rasa_bin()
+ENV = {**rasa_env(get_settings()), "TF_CPP_MIN_LOG_LEVEL": "3"}  # as `iad rasa ...` runs it
 
 
 def _need_rasa() -> None:
@@ -25,11 +25,12 @@ def _need_rasa() -> None:
 
 
 def _latest_model() -> Path:
+    """The model the app runs."""
     _need_rasa()
-    models = sorted(get_settings().rasa_model_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        pytest.skip(f"no trained Rasa model in {get_settings().rasa_model_dir} (run `iad setup`)")
-    return models[-1]
+    model = model_path(get_settings())
+    if not model.exists():
+        pytest.skip(f"no trained Rasa model at {model} (run `iad setup`)")
+    return model
 
 
 def test_rasa_data_validate():
