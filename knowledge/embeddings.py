@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -69,8 +68,6 @@ def reset_model() -> None:
     global _model
     with _lock:
         _model = None
-    with _recent_lock:
-        _recent_queries.clear()
 
 
 def _encode(texts: Sequence[str], prompt_name: str) -> np.ndarray:
@@ -92,30 +89,9 @@ def _encode(texts: Sequence[str], prompt_name: str) -> np.ndarray:
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-# One resident message is embedded by several steps of the same turn (the levensgebieden
-# classifier in the signal extraction and again for a new question, the search): single
-# queries are remembered, a few at a time. Batches (training, clauses) are not.
-_RECENT_QUERIES = 64
-_recent_queries: OrderedDict[str, np.ndarray] = OrderedDict()
-_recent_lock = threading.Lock()
-
-
 def embed_queries(texts: Sequence[str]) -> np.ndarray:
     """(n, dim) float32, L2-normalised; for questions (the ``query: `` prompt)."""
-    if isinstance(texts, str) or len(texts) != 1:
-        return _encode(texts, "query")
-    text = texts[0]
-    with _recent_lock:
-        vector = _recent_queries.get(text)
-        if vector is not None:
-            _recent_queries.move_to_end(text)
-            return vector[None, :].copy()
-    vectors = _encode([text], "query")
-    with _recent_lock:
-        _recent_queries[text] = vectors[0]
-        while len(_recent_queries) > _RECENT_QUERIES:
-            _recent_queries.popitem(last=False)
-    return vectors
+    return _encode(texts, "query")
 
 
 def embed_passages(texts: Sequence[str]) -> np.ndarray:

@@ -80,8 +80,8 @@ def _lexicon() -> dict:
     }
 
 
-def _matches(text: str, folded: str, patterns: list[re.Pattern]) -> list[str]:
-    """The resident's own words (from `text`) where `patterns` match its folded form."""
+def _matches(text: str, patterns: list[re.Pattern]) -> list[str]:
+    folded = fold(text)
     words: list[str] = []
     for pat in patterns:
         for m in pat.finditer(folded):
@@ -97,9 +97,8 @@ def _detect(section: str, text: str) -> dict[str, list[str]]:
     if not text or text.startswith("/"):
         return {}
     found = {}
-    folded = fold(text)  # once per message, not once per lexicon entry
     for name, patterns in _lexicon()[section].items():
-        words = _matches(text, folded, patterns)
+        words = _matches(text, patterns)
         if words:
             found[name] = words
     return found
