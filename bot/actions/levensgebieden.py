@@ -80,8 +80,8 @@ def _lexicon() -> dict:
     }
 
 
-def _matches(text: str, patterns: list[re.Pattern]) -> list[str]:
-    folded = fold(text)
+def _matches(text: str, folded: str, patterns: list[re.Pattern]) -> list[str]:
+    """The resident's own words (from `text`) where `patterns` match its folded form."""
     words: list[str] = []
     for pat in patterns:
         for m in pat.finditer(folded):
@@ -97,8 +97,9 @@ def _detect(section: str, text: str) -> dict[str, list[str]]:
     if not text or text.startswith("/"):
         return {}
     found = {}
+    folded = fold(text)  # once per message, not once per lexicon entry
     for name, patterns in _lexicon()[section].items():
-        words = _matches(text, patterns)
+        words = _matches(text, folded, patterns)
         if words:
             found[name] = words
     return found
