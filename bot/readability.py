@@ -62,7 +62,7 @@ def sample_values() -> dict[str, str]:
 
 def response_texts(domain_dir: Path = DOMAIN_DIR) -> list[tuple[str, str, str]]:
     """(response name, lang, text with placeholders filled) for every variation."""
-    from iad.taxonomy import crisis_contact
+    from iad.crisis import crisis_reply
 
     values = sample_values()
     out = []
@@ -79,7 +79,7 @@ def response_texts(domain_dir: Path = DOMAIN_DIR) -> list[tuple[str, str, str]]:
                 lang = "en" if any(c.get("name") == "taal" and c.get("value") == "en" for c in cond) else "nl"
                 vals = dict(values)
                 if name.startswith("utter_crisis_"):
-                    vals["contact"] = crisis_contact(name.removeprefix("utter_crisis_"))
+                    vals["contact"] = crisis_reply(name.removeprefix("utter_crisis_"), lang)
                 filled = re.sub(r"\{(\w+)\}", lambda m: vals.get(m.group(1), m.group(0)), text)
                 out.append((name, lang, filled))
     return out

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import create_engine, text
 
-from conversations.evaluate import WebChatDriver
+from measure.dialogues import WebChatDriver
 from knowledge.bench import percentile
 
 # A resident's way to a search: a question, then short answers to the bot's questions.

@@ -1,9 +1,16 @@
 """Every resident message, from any channel, passes here: it is stored with its
 conversation, cleaned of BSN/IBAN, checked for crisis, and passed to the bot while the
-conversation is with the bot. Whatever fails after storing, the message is kept."""
+conversation is with the bot. Whatever fails after storing, the message is kept.
+
+Crisis comes first and never waits for the bot. The learned detector (understanding.crisis)
+gives two tiers: `sure` sends the numbers at once; `possible` asks one direct safety
+question with the number, holds the message, and the answer decides (yes: the numbers,
+then the bot hears the message as a crisis; no: the bot hears it as it was)."""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Callable
 
@@ -11,16 +18,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from conversations.addresses import find_phone_number, set_resident_address
-from conversations.crisis import detect_crisis
 from conversations.models import BotDelivery, Conversation, Message, Sender, Status, utcnow
 from conversations.privacy import redact
-from conversations.rasa_client import BotUnavailable, RasaClient
+from conversations.rasa_client import BotReply, BotUnavailable, RasaClient
 from iad.config import Settings
-from iad.taxonomy import crisis_contact, merge_words
+from iad.crisis import POSSIBLE, SAFETY_BUTTONS, SAFETY_NO, crisis_reply, safety_question
+from iad.taxonomy import merge_words
+from understanding.answers import NO, YES, yes_or_no
+from understanding.crisis import CrisisVerdict
+from understanding.crisis import detect as detect_crisis
+from understanding.language import detect_language
 
 log = logging.getLogger(__name__)
 
 PHONE_PLACEHOLDER = "[telefoonnummer, versleuteld bewaard]"
+# On a crisis turn the bot's own follow-up (the handover offer) may take this long; the
+# numbers never wait for it. Later bot replies are stored and delivered when they come.
+CRISIS_BOT_WAIT_SECONDS = 0.6
 # What the bot hears instead of the number (the handover form's slot, as a button would set it).
 CALLBACK_NUMBER_GIVEN = '/affirm{"handover_telefoon": "ontvangen"}'
 
@@ -31,15 +45,28 @@ class Outcome:
     message: Message
     replies: list[Message]
     duplicate: bool = False
+    # A possible crisis: the last reply is a safety question (yes/no buttons).
+    asks_safety: bool = False
 
 
 class FrontDoor:
-    def __init__(self, settings: Settings, rasa: RasaClient, forget: Callable[..., object] | None = None):
+    def __init__(self, settings: Settings, rasa: RasaClient, forget: Callable[..., object] | None = None,
+                 on_crisis: Callable[..., object] | None = None,
+                 session_factory: Callable[[], Session] | None = None,
+                 deliver: Callable[[Session, Conversation, Message], object] | None = None):
         self.settings = settings
         self.rasa = rasa
         # Erases a conversation at the resident's request (the inbox owns what else goes with it):
         # forget(session, conversation, settings=...).
         self.forget = forget
+        # A crisis in a conversation that staff hold or that has a ticket (the inbox raises it):
+        # on_crisis(session, conversation, code).
+        self.on_crisis = on_crisis
+        # For bot replies that arrive after a crisis turn was answered: a new session, and the
+        # channel's sender for channels that cannot poll (WhatsApp).
+        self.session_factory = session_factory
+        self.deliver = deliver
+        self._bot_calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-call")
 
     def start_conversation(self, session: Session, channel: str, *, gemeente: str | None = None) -> Conversation:
         conversation = Conversation(channel=channel, gemeente=gemeente or self.settings.gemeente, levensgebieden={})
@@ -47,7 +74,9 @@ class FrontDoor:
         session.flush()
         return conversation
 
-    def receive(self, session: Session, conversation: Conversation, text: str, *, external_id: str | None = None) -> Outcome:
+    def receive(self, session: Session, conversation: Conversation, text: str, *, external_id: str | None = None,
+                bot_text: str | None = None) -> Outcome:
+        """bot_text: what the bot hears instead of the text (a typed button title's payload)."""
         if external_id:
             earlier = session.scalar(
                 select(Message).where(Message.conversation_id == conversation.id, Message.external_id == external_id)
@@ -57,11 +86,15 @@ class FrontDoor:
                 return Outcome(conversation, earlier, list(replies), duplicate=True)
 
         clean_text, removed = redact(text)
-        crisis = detect_crisis(clean_text)
-        text_for_bot = clean_text
+        lang = detect_language(clean_text)
+        if lang:
+            conversation.language = lang
+        lang = conversation.language or "nl"
+        verdict: CrisisVerdict = detect_crisis(clean_text)
+        text_for_bot = bot_text or clean_text
         if conversation.awaiting_callback_number:
             conversation.awaiting_callback_number = False
-            given = None if crisis else find_phone_number(clean_text)
+            given = None if verdict.code else find_phone_number(clean_text)
             if given is not None:
                 # Stored encrypted, never as text; the bot only hears that a number was given.
                 typed, number = given
@@ -73,7 +106,7 @@ class FrontDoor:
             sender=Sender.RESIDENT,
             text=clean_text,
             external_id=external_id,
-            crisis=crisis,
+            crisis=verdict.code if verdict.sure else None,
             redacted=bool(removed),
             bot_delivery=BotDelivery.PENDING if conversation.status != Status.STAFF else BotDelivery.NOT_FOR_BOT,
         )
@@ -88,31 +121,45 @@ class FrontDoor:
         def reply(sender: str, body: str, buttons: list | None = None) -> None:
             replies.append(Message(conversation=conversation, sender=sender, text=body, buttons=buttons or None, in_reply_to=message.id))
 
-        # Crisis numbers come before anything else, whoever is handling the conversation.
-        if crisis:
-            conversation.crisis = crisis
-            reply(Sender.SYSTEM, crisis_contact(crisis, self.settings))
+        crisis = verdict.code if verdict.sure else None
+        asks_safety = False
+        held = self._take_held_message(session, conversation)
+        if held is not None and crisis is None:
+            # This message answers the safety question asked about the held one.
+            code, held_message = held
+            answer = yes_or_no(clean_text)
+            if answer == YES or (answer is None and verdict.tier == POSSIBLE):
+                crisis = code
+                message.crisis = code
+            elif answer == NO:
+                reply(Sender.SYSTEM, SAFETY_NO.get(lang, SAFETY_NO["nl"]))
+            if answer is not None:
+                text_for_bot = held_message.text  # the bot hears the question the resident came with
+            else:
+                text_for_bot = f"{held_message.text}\n{text_for_bot}"
+            held_message.bot_delivery = message.bot_delivery
+        elif crisis is None and verdict.tier == POSSIBLE:
+            # Hold the message for the bot; one question in this turn: the safety question.
+            conversation.safety_check = verdict.code
+            conversation.safety_check_message_id = message.id
+            reply(Sender.SYSTEM, safety_question(verdict.code, lang, self.settings), SAFETY_BUTTONS.get(lang, SAFETY_BUTTONS["nl"]))
+            asks_safety = True
         if removed:
             reply(Sender.SYSTEM, "Ik heb een BSN of rekeningnummer uit uw bericht gehaald. Dat bewaren we niet. Deel het hier liever niet.")
 
-        if conversation.status == Status.BOT:
-            try:
-                self.rasa.set_slots(conversation.id, self._slots(conversation, crisis),
-                                    new_session=not conversation.bot_session_started)
-                conversation.bot_session_started = True
-                for bot_reply in self.rasa.send(conversation.id, text_for_bot):
-                    if bot_reply.custom:
-                        self._apply_bot_signals(conversation, bot_reply.custom)
-                    if bot_reply.text or bot_reply.buttons:
-                        reply(Sender.BOT, bot_reply.text, bot_reply.buttons)
-                message.bot_delivery = BotDelivery.DELIVERED
-            except BotUnavailable as exc:
-                log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)
-                reply(
-                    Sender.SYSTEM,
-                    "De digitale assistent is even niet bereikbaar. Uw bericht is bewaard. "
-                    f"Wilt u nu iemand spreken? Bel {self.settings.loket_name}: {self.settings.loket_phone} ({self.settings.loket_hours}).",
-                )
+        # Crisis numbers come before anything else, whoever is handling the conversation,
+        # and are stored before the bot is asked anything.
+        if crisis:
+            conversation.crisis = crisis
+            replies.insert(0, Message(conversation=conversation, sender=Sender.SYSTEM, in_reply_to=message.id,
+                                      text=crisis_reply(crisis, lang, self.settings)))
+            if self.on_crisis is not None:
+                self.on_crisis(session, conversation, crisis)
+            session.add_all(replies)
+            session.commit()
+
+        if conversation.status == Status.BOT and not asks_safety:
+            replies += self._ask_bot(session, conversation, message, text_for_bot, crisis)
 
         session.add_all(replies)
         session.commit()
@@ -120,7 +167,87 @@ class FrontDoor:
             # Only now: the replies confirming the erasure are sent, then nothing is kept.
             self.forget(session, conversation, settings=self.settings)
             session.commit()
-        return Outcome(conversation, message, replies)
+        return Outcome(conversation, message, replies, asks_safety=asks_safety)
+
+    def _take_held_message(self, session: Session, conversation: Conversation) -> tuple[str, Message] | None:
+        """The message held for a safety question, and the crisis code asked about (once)."""
+        code, held_id = conversation.safety_check, conversation.safety_check_message_id
+        if not code:
+            return None
+        conversation.safety_check = None
+        conversation.safety_check_message_id = None
+        held = session.get(Message, held_id) if held_id else None
+        return (code, held) if held is not None else None
+
+    def _call_bot(self, conversation_id: str, slots: dict, new_session: bool, text: str) -> list[BotReply]:
+        self.rasa.set_slots(conversation_id, slots, new_session=new_session)
+        return self.rasa.send(conversation_id, text)
+
+    def _ask_bot(self, session: Session, conversation: Conversation, message: Message, text: str,
+                 crisis: str | None) -> list[Message]:
+        """The bot's replies to this message. On a crisis turn the wait is short: the numbers
+        are out already, and a late answer is stored (and sent) when it comes."""
+        out: list[Message] = []
+        slots = self._slots(conversation, crisis)
+        call = self._bot_calls.submit(self._call_bot, conversation.id, slots, not conversation.bot_session_started, text)
+        conversation.bot_session_started = True
+        try:
+            bot_replies = call.result(timeout=CRISIS_BOT_WAIT_SECONDS if crisis else None)
+        except FutureTimeout:
+            message.bot_delivery = BotDelivery.DELIVERED
+            if self.session_factory is not None:
+                call.add_done_callback(lambda done: self._store_late(conversation.id, message.id, done))
+            return out
+        except BotUnavailable as exc:
+            log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)
+            if not crisis:
+                out.append(Message(
+                    conversation=conversation, sender=Sender.SYSTEM, in_reply_to=message.id,
+                    text="De digitale assistent is even niet bereikbaar. Uw bericht is bewaard. "
+                         f"Wilt u nu iemand spreken? Bel {self.settings.loket_name}: {self.settings.loket_phone} "
+                         f"({self.settings.loket_hours}).",
+                ))
+            return out
+        for bot_reply in bot_replies:
+            if bot_reply.custom:
+                self._apply_bot_signals(conversation, bot_reply.custom)
+            if bot_reply.text or bot_reply.buttons:
+                out.append(Message(conversation=conversation, sender=Sender.BOT, text=bot_reply.text,
+                                   buttons=bot_reply.buttons or None, in_reply_to=message.id))
+        message.bot_delivery = BotDelivery.DELIVERED
+        return out
+
+    def _store_late(self, conversation_id: str, message_id: int, done) -> None:
+        """A bot answer that came after the crisis turn was answered: stored, and sent on
+        channels that do not poll."""
+        try:
+            bot_replies = done.result()
+        except Exception as exc:
+            log.warning("late bot call failed for conversation %s: %s", conversation_id, exc)
+            return
+        session = self.session_factory()
+        try:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                return
+            stored = []
+            for bot_reply in bot_replies:
+                if bot_reply.custom:
+                    self._apply_bot_signals(conversation, bot_reply.custom)
+                if bot_reply.text or bot_reply.buttons:
+                    stored.append(Message(conversation=conversation, sender=Sender.BOT, text=bot_reply.text,
+                                          buttons=bot_reply.buttons or None, in_reply_to=message_id))
+            session.add_all(stored)
+            session.commit()
+            if self.deliver is not None:
+                for m in stored:
+                    try:
+                        self.deliver(session, conversation, m)
+                    except Exception:
+                        log.warning("late bot reply %s not delivered", m.id, exc_info=True)
+                session.commit()
+        finally:
+            session.close()
 
     def _apply_bot_signals(self, conversation: Conversation, custom: dict) -> None:
         """The bot reports what it heard and decided through a custom payload (not shown)."""

@@ -68,6 +68,10 @@ class Conversation(Base):
     # The bot asked for a phone number to call back on: the front door takes the next message's
     # number (encrypted, as the resident address) and the bot only hears that it was given.
     awaiting_callback_number: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A possible crisis: the safety question asked (its crisis code) and the resident message
+    # held for the bot until the answer comes.
+    safety_check: Mapped[str | None] = mapped_column(String(32))
+    safety_check_message_id: Mapped[int | None] = mapped_column(Integer)
     # Set when the bot offered a warm handover to the wijkteam, with the reason code.
     handover_reason: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

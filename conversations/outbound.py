@@ -36,6 +36,13 @@ def hand_back(session: Session, conversation: Conversation) -> None:
     session.flush()
 
 
+def deliver(session: Session, conversation: Conversation, message: Message) -> None:
+    """Sends a stored message on the resident's channel (no-op on the web: the widget polls)."""
+    sender = _senders.get(conversation.channel)
+    if sender is not None:
+        sender(session, conversation, message)
+
+
 def send_staff_reply(session: Session, conversation: Conversation, text: str, *, author: str) -> Message:
     """Stores the reply (so it is never lost) and delivers it on the resident's channel.
     Raises DeliveryFailed when the channel refused it; the message stays stored."""

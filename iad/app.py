@@ -14,6 +14,7 @@ from iad.db import get_engine, session_factory
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
+    settings.check_crisis_numbers()  # a crisis number nobody answers is a defect: refuse to start
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -24,9 +25,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     make_session = session_factory(get_engine(settings.database_url))
+    from conversations.outbound import deliver
+    from inbox.handover import raise_for_crisis
     from inbox.regie import forget
 
-    app.extensions["front_door"] = FrontDoor(settings, RasaClient(settings), forget=forget)
+    app.extensions["front_door"] = FrontDoor(settings, RasaClient(settings), forget=forget, on_crisis=raise_for_crisis,
+                                             session_factory=make_session, deliver=deliver)
 
     @app.before_request
     def _open_session():

@@ -56,9 +56,10 @@ def setup(skip_train: bool, no_demo_data: bool) -> None:
                 return ensure_demo_teams(session, settings.loket_phone)
 
         step("demo wijkteams", demo_teams)
-    from bot.actions.lg_classifier import ensure_classifier
+    from understanding import crisis, levensgebieden
 
-    step("levensgebieden classifier", lambda: ensure_classifier())
+    step("crisis detector", lambda: crisis.ensure_model())
+    step("levensgebieden classifier", lambda: levensgebieden.ensure_model())
     # Rasa's spaCy (3.4) differs from the app's, so the pipeline is built in Rasa's environment.
     step("spaCy nl pipeline for Rasa", lambda: subprocess.run(
         [str(rasa_python()), "-m", "bot.spacy_model", "var/spacy-nl"],
@@ -192,11 +193,14 @@ def eval_search(cases: Path, directory: Path | None, details: bool) -> None:
 
 @eval_group.command("nlu")
 @click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
-def eval_nlu(cases: Path) -> None:
-    """Levensgebieden (multi-label) and crisis detection on single messages, with the trained model."""
-    from bot.evaluate import evaluate_nlu
+@click.option("--mode", type=click.Choice(["product", "classifier", "lexicon"]), default="product",
+              help="levensgebieden as the bot records them (product), the learned model alone, or the lexicon alone")
+@click.option("--details", is_flag=True, help="per case: what was expected and what came out")
+def eval_nlu(cases: Path, mode: str, details: bool) -> None:
+    """Crisis (both tiers, each tier, each source) and levensgebieden on single messages."""
+    from measure.nlu import evaluate_nlu
 
-    _echo_json(evaluate_nlu(cases))
+    _echo_json(evaluate_nlu(cases, mode=mode, details=details))
 
 
 @eval_group.command("dialogues")
@@ -206,7 +210,7 @@ def eval_nlu(cases: Path) -> None:
 @click.option("--details", is_flag=True, help="Print the result per conversation too.")
 def eval_dialogues(cases: Path, channel: str, url: str | None, details: bool) -> None:
     """Drive whole conversations through the public chat API and score them."""
-    from conversations.evaluate import evaluate_dialogues
+    from measure.dialogues import evaluate_dialogues
     from iad.stack import running_stack
 
     settings = get_settings()

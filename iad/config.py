@@ -28,8 +28,20 @@ def _env_bool(name: str, default: bool) -> bool:
 URGENCIES = ("acuut", "hoog", "normaal", "laag")
 
 
+# The night shelter's number differs per municipality and nobody answers the loket's own
+# number at night, so it has no real default: development runs show this placeholder, and
+# outside development start-up refuses it (check_crisis_numbers).
+DEMO_NIGHT_SHELTER_PHONE = "0800-0000"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be run safely (raised at start-up)."""
+
+
 @dataclass(frozen=True)
 class Settings:
+    # "development" (the default: demo values allowed) or anything else, e.g. "production".
+    environment: str
     data_dir: Path
     database_url: str
     secret_key: str
@@ -99,6 +111,24 @@ class Settings:
     widget_poll_seconds: int
 
     @property
+    def is_development(self) -> bool:
+        return self.environment in ("development", "dev", "test")
+
+    def check_crisis_numbers(self) -> None:
+        """Outside development every crisis number must be a real, configured one."""
+        if self.is_development:
+            return
+        missing = [name for name, value in (
+            ("NIGHT_SHELTER_PHONE", self.night_shelter_phone),
+            ("CRISIS_DIAL_DAKLOOS", self.crisis_dial_dakloos),
+        ) if not value or value == DEMO_NIGHT_SHELTER_PHONE or value == self.loket_phone]
+        if missing:
+            raise ConfigError(
+                "crisis numbers not configured (the nachtopvang must be reachable at night, not the "
+                f"loket's daytime number): set {', '.join(missing)}"
+            )
+
+    @property
     def default_embedding_model_dir(self) -> Path:
         return self.data_dir / "models" / "multilingual-e5-small"
 
@@ -114,9 +144,10 @@ def load_settings(env_file: Path | None = None) -> Settings:
     rasa_port = _env_int("RASA_PORT", 5005)
     action_port = _env_int("ACTION_SERVER_PORT", 5055)
     loket_phone = _env("LOKET_PHONE", "14 053")
-    night_shelter_phone = _env("NIGHT_SHELTER_PHONE", "14 053")
+    night_shelter_phone = _env("NIGHT_SHELTER_PHONE", DEMO_NIGHT_SHELTER_PHONE)
     police_non_urgent_phone = _env("POLICE_NON_URGENT_PHONE", "0900-8844")
     return Settings(
+        environment=_env("IAD_ENV", "development").lower(),
         data_dir=data_dir,
         database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'iad.db'}"),
         secret_key=_env("SECRET_KEY", "dev-only-secret-change-me"),

@@ -53,22 +53,6 @@ def label(code: str) -> str:
     raise KeyError(code)
 
 
-def crisis_contact(code: str, settings=None) -> str:
-    """The number(s) a resident needs first for this crisis, in B1 Dutch.
-    The night-shelter and police numbers come from the config."""
-    from iad.config import get_settings
-
-    s = settings or get_settings()
-    contacts = {
-        "suicide": "Bel 113 of gratis 0800-0113. U kunt ook chatten op 113.nl. Bij direct gevaar: bel 112.",
-        "geweld": "Bel Veilig Thuis: gratis 0800-2000, dag en nacht. Bij direct gevaar: bel 112.",
-        "acuut_gevaar": "Bel nu 112.",
-        "dakloos_vannacht": f"Voor een slaapplek vannacht: bel de nachtopvang op {s.night_shelter_phone}. Bij direct gevaar: bel 112.",
-        "verward": f"Bel de politie (geen spoed) op {s.police_non_urgent_phone}. Bij direct gevaar: bel 112.",
-    }
-    return contacts[code]
-
-
 def merge_words(old: dict | None, new: dict) -> dict[str, list[str]]:
     """Add newly heard words (per levensgebied code, or per signal) to what was recorded so
     far: earlier words first, no word twice."""

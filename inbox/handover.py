@@ -22,6 +22,7 @@ from inbox.models import (
     HandoverTicket,
     PostcodeRange,
     Team,
+    TicketNote,
     Wijk,
 )
 from inbox.settings import URGENCIES, InboxSettings, load_inbox_settings
@@ -247,3 +248,26 @@ def handover_packet(ticket: HandoverTicket, *, now: datetime | None = None) -> d
         "acute_danger": ticket.acute_danger,
         "message": " ".join(lines),
     }
+
+
+def raise_for_crisis(session: Session, conversation: Conversation, code: str) -> list[HandoverTicket]:
+    """A crisis in a conversation that already has an open ticket (often one a colleague
+    holds): the ticket goes to acuut, due now, with a note and an alert in the inbox. The
+    resident got the numbers from the front door already."""
+    tickets = list(session.scalars(
+        select(HandoverTicket).where(HandoverTicket.conversation_id == conversation.id,
+                                     HandoverTicket.status.in_(OPEN_STATUSES))
+    ))
+    settings = get_settings()
+    for ticket in tickets:
+        ticket.urgency = "acuut"
+        if "crisis" not in (ticket.reasons or []):
+            ticket.reasons = list(ticket.reasons or []) + ["crisis"]
+        ticket.acute_danger = ticket.acute_danger or code == "acuut_gevaar"
+        due = utcnow() + timedelta(hours=settings.inbox_sla_hours["acuut"])
+        ticket.due_at = min(as_utc(ticket.due_at), due) if ticket.due_at else due
+        session.add(TicketNote(ticket=ticket, text=f"Crisissignaal in het gesprek ({code}). De inwoner kreeg "
+                                                   "meteen de crisisnummers. De urgentie is nu acuut."))
+        audit.record(session, "crisis_raised", ticket=ticket, detail={"crisis": code})
+    session.flush()
+    return tickets

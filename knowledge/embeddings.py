@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +34,19 @@ def _set_torch_threads() -> None:
         torch.set_num_threads(max(1, int(wanted)))
     elif not os.environ.get("OMP_NUM_THREADS", "").strip():
         torch.set_num_threads(1)
+
+
+@contextmanager
+def bulk_threads(threads: int = 2):
+    """Use more torch threads for a bulk job (training, indexing), then go back."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(before, min(threads, os.cpu_count() or 1)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def get_model():

@@ -9,17 +9,12 @@ import requests
 import yaml
 
 from iad.config import Settings
+from iad.crisis import crisis_numbers
 
 
 def crisis_number(code: str, settings: Settings) -> str:
     """The number that must appear in the first reply after a crisis turn."""
-    return {
-        "suicide": "113",
-        "geweld": "0800-2000",
-        "acuut_gevaar": "112",
-        "dakloos_vannacht": settings.night_shelter_phone,
-        "verward": settings.police_non_urgent_phone,
-    }[code]
+    return crisis_numbers(settings)[code]
 
 
 class WebChatDriver:
@@ -94,7 +89,10 @@ def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, chan
             crisis_ok = number in reply or (channel == "voice" and _digits(number) in _digits(reply))
             crisis_first += crisis_ok
         details.append({
-            "id": case["id"], "handover_ok": handover_ok, "handover_reason": summary.get("handover_reason"),
+            "id": case["id"], "handover_ok": handover_ok, "expected_handover": bool(expect.get("handover")),
+            "handover_offered": summary["handover_offered"], "handover_reason": summary.get("handover_reason"),
+            "expected_crisis": expect.get("crisis"), "crisis_turn": expect.get("crisis_turn"),
+            "first_reply_after_crisis": first_reply_after_crisis,
             "levensgebieden": sorted(got), "expected_levensgebieden": sorted(expected), "crisis_first_reply_ok": crisis_ok,
         })
     turn_seconds.sort()

@@ -1,9 +1,13 @@
-"""The front door's crisis detector: indirect wording caught, figures of speech not."""
+"""The front door's crisis detector (understanding.crisis): the learned model with the
+patterns beside it. Indirect wording caught, figures of speech not; the targets of the
+understanding issue on the dev set and on the frozen blind set (neither is trained on)."""
 import pytest
 import yaml
 
-from conversations.crisis import detect_crisis
-from tests.conftest import need_shared
+from iad.crisis import POSSIBLE, SURE
+from tests.conftest import PROJECT_ROOT, need_shared
+from understanding.crisis import CrisisVerdict, combine, detect
+from understanding.crisis_patterns import pattern_crisis
 
 
 @pytest.mark.parametrize("text,code", [
@@ -17,7 +21,7 @@ from tests.conftest import need_shared
     ("de buurman is erg verward en loopt in zijn pyjama op straat", "verward"),
 ])
 def test_crisis_is_recognised(text, code):
-    assert detect_crisis(text) == code
+    assert detect(text).code == code
 
 
 @pytest.mark.parametrize("text", [
@@ -30,14 +34,38 @@ def test_crisis_is_recognised(text, code):
     "ik zoek een slaapplek voor mijn moeder als ze volgende maand op bezoek komt",
 ])
 def test_figures_of_speech_are_not_a_crisis(text):
-    assert detect_crisis(text) is None
+    assert detect(text).code is None
+
+
+def test_a_pattern_adds_a_crisis_but_never_vetoes_the_model():
+    model_sure = CrisisVerdict("geweld", SURE, 0.97, "model")
+    assert combine(model_sure, None) == model_sure  # no pattern: the model's verdict stands
+    possible = CrisisVerdict("suicide", POSSIBLE, 0.7, "model")
+    assert combine(possible, "suicide").tier == SURE
+    assert combine(CrisisVerdict(None, None, 0.1, "none"), "acuut_gevaar").code == "acuut_gevaar"
+    assert pattern_crisis("mijn telefoon is dood") is None
+
+
+def _rates(cases):
+    crisis = [c for c in cases if c["crisis"]]
+    calm = [c for c in cases if not c["crisis"]]
+    verdicts = {id(c): detect(c["text"]) for c in cases}
+    recall = sum(verdicts[id(c)].code is not None for c in crisis) / len(crisis)
+    right_code = sum(verdicts[id(c)].code == c["crisis"] for c in crisis) / len(crisis)
+    false_alarms = sum(verdicts[id(c)].code is not None for c in calm) / len(calm)
+    return recall, right_code, false_alarms
 
 
 def test_dev_set_recall_and_false_alarms():
     cases = yaml.safe_load(need_shared("eval", "dev", "nlu.yml").read_text(encoding="utf-8"))
-    crisis = [c for c in cases if c["crisis"]]
-    calm = [c for c in cases if not c["crisis"]]
-    recall = sum(detect_crisis(c["text"]) is not None for c in crisis) / len(crisis)
-    false_alarms = sum(detect_crisis(c["text"]) is not None for c in calm) / len(calm)
-    assert recall == 1.0
-    assert false_alarms <= 0.05
+    recall, right_code, false_alarms = _rates(cases)
+    assert recall >= 0.95
+    assert false_alarms <= 0.10
+
+
+def test_blind_set_targets():
+    cases = yaml.safe_load((PROJECT_ROOT / "eval" / "blind" / "nlu.yml").read_text(encoding="utf-8"))
+    recall, right_code, false_alarms = _rates(cases)
+    assert recall >= 0.95
+    assert false_alarms <= 0.10
+    assert right_code >= 0.90

@@ -1,10 +1,7 @@
-"""The front door's crisis detector: belt and braces beside the bot's own crisis intents.
-
-It runs on every resident message before anything else, also when Rasa is down or
-misclassifies, so the crisis numbers come first. It is deliberately a transparent list of
-patterns (a reviewer can read why a message fired) and errs on the side of answering:
-a false alarm costs one extra line with a phone number, a miss can cost a life.
-Figures of speech ("ik ga dood van de hitte", "mijn telefoon is dood") are excluded.
+"""Readable crisis patterns: an extra high-precision layer beside the learned detector
+(understanding/crisis.py). A pattern can add a crisis the model did not see; it can never
+veto one the model did. A reviewer can read why a message fired. Figures of speech ("ik ga
+dood van de hitte", "mijn telefoon is dood") are excluded from the patterns only.
 """
 from __future__ import annotations
 
@@ -100,8 +97,8 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def detect_crisis(text: str) -> str | None:
-    """The crisis code (see iad/levensgebieden.yml) this message signals, or None."""
+def pattern_crisis(text: str) -> str | None:
+    """The crisis code a pattern finds in this message, or None."""
     norm = normalise(text)
     cleaned = norm
     for pattern in _NOT_CRISIS_COMPILED:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from difflib import SequenceMatcher
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,11 @@ NUMBER_WORDS = {
 }
 # Words around a number that carry no meaning: "optie 2", "nummer twee", "de tweede graag".
 _FILLER = {"optie", "nummer", "keuze", "de", "het", "graag", "ik", "kies", "neem", "doe", "maar", "alstublieft", "aub", "please"}
+
+
+# How close a typed answer must be to a button title to count as it (difflib's ratio):
+# "allebij" / "allebei" is 0.86, "ja" / "nee" is 0.
+SPELLING_MIN_RATIO = 0.8
 
 
 def normalise(text: str) -> str:
@@ -75,6 +81,11 @@ def match_choice(text: str, choices: list[dict]) -> dict | None:
         inside = [c for c, t in zip(choices, titles) if t and re.search(rf"\b{re.escape(t)}\b", said)]
         if len(inside) == 1:
             return inside[0]
+    # Small spelling variations of a whole title: "allebij", "schuldn", "huisbezoekk".
+    close = [(SequenceMatcher(None, said, t).ratio(), c) for c, t in zip(choices, titles) if len(t) >= 3]
+    close = sorted((r, i, c) for i, (r, c) in enumerate(close) if r >= SPELLING_MIN_RATIO)
+    if len(close) == 1 or (len(close) > 1 and close[-1][0] - close[-2][0] >= 0.1):
+        return close[-1][2]
     return None
 
 

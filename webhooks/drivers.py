@@ -4,7 +4,7 @@ posts signed with TWILIO_AUTH_TOKEN for the URL Twilio would call: the app's PUB
 which is base_url itself unless public_base_url says otherwise (a stack started by
 iad.stack sets PUBLIC_BASE_URL to its own address). The auth token must be the app's.
 
-Same interface as conversations.evaluate.WebChatDriver: start() -> id, say(id, text) ->
+Same interface as measure.dialogues.WebChatDriver: start() -> id, say(id, text) ->
 replies, summary(id) -> conversation_summary(...) of the conversation, read from the
 database in DATABASE_URL (the chat API's summary endpoint serves web conversations only).
 On the phone numbers are spoken digit by digit: compare them with digits()."""

@@ -455,6 +455,11 @@ def answer_turn(line: Line, conversation: Conversation, turn: int, outcome: Outc
         crisis_text = next((r.text for r in outcome.replies if r.sender == Sender.SYSTEM), "")
         _crisis(line, conversation, outcome.message.crisis, crisis_text)
         return
+    if outcome.asks_safety:  # a possible crisis: the safety question, answered by voice or keypad
+        question = next(r for r in outcome.replies if r.buttons)
+        spoken = [r.text for r in outcome.replies if r.sender == Sender.SYSTEM]
+        _gather_turn(line, conversation, turn + 1, 0, spoken, question.buttons[:MAX_CHOICES])
+        return
     bot_down = conversation.status == Status.BOT and outcome.message.bot_delivery == BotDelivery.PENDING
     bot_replies = [r for r in outcome.replies if r.sender == Sender.BOT]
     # System lines (the BSN warning) are spoken; "assistant unavailable" is not: it tells the

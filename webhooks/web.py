@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from conversations.models import Conversation, Message, conversation_summary
+from webhooks.choices import match_choice, payload_of, pending_choices
 
 bp = Blueprint("web_chat", __name__, url_prefix="/api/chat")
 
@@ -110,7 +111,10 @@ def post_message(conversation_id: str):
     conversation = _conversation(conversation_id)
     body = _json_body()
     text, client_id = _message_text(body), _client_id(body)
-    outcome = current_app.extensions["front_door"].receive(g.db, conversation, text, external_id=client_id)
+    # A typed button title ("Allebei", "allebij") counts as the click: the bot hears its payload.
+    choice = None if text.startswith("/") else match_choice(text, pending_choices(g.db, conversation))
+    outcome = current_app.extensions["front_door"].receive(
+        g.db, conversation, text, external_id=client_id, bot_text=payload_of(choice) if choice else None)
     return jsonify(
         message=_public(outcome.message),
         messages=[_public(m) for m in outcome.replies],

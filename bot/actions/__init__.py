@@ -29,9 +29,9 @@ def _warm_up() -> None:
 
     log = logging.getLogger(__name__)
     try:
-        from bot.actions.lg_classifier import get_classifier
+        from understanding import levensgebieden
 
-        get_classifier()
+        levensgebieden.get_model()
         from knowledge.search import warm_index
 
         log.info("search index warm: %s", warm_index())

@@ -239,9 +239,9 @@ class ValidateVraagverheldering(FormValidationAction):
         return slots
 
     async def run(self, dispatcher, tracker: Tracker, domain: dict) -> list[dict]:
-        # The front door answered a crisis with numbers that our NLU did not see as one:
-        # stop asking questions; action_zoek_hulp then offers the warm handover.
-        if tracker.get_slot("crisis_handled") and crisis_code(tracker) is None:
+        # The front door answered a crisis with numbers: stop asking questions;
+        # action_zoek_hulp then offers the warm handover.
+        if tracker.get_slot("crisis_handled"):
             report_levensgebieden(dispatcher, tracker)
             return [
                 SlotSet("handover_reden", "crisis"),
@@ -331,15 +331,10 @@ class ActionZoekHulp(Action):
 
 
 def _utter_crisis(dispatcher: CollectingDispatcher, tracker: Tracker, code: str) -> None:
-    from iad.taxonomy import crisis_contact
+    from iad.crisis import crisis_reply
 
-    s = _settings()
-    dispatcher.utter_message(
-        response=f"utter_crisis_{code}",
-        contact=crisis_contact(code, s),
-        nachtopvang=s.night_shelter_phone,
-        politie=s.police_non_urgent_phone,
-    )
+    dispatcher.utter_message(response=f"utter_crisis_{code}",
+                             contact=crisis_reply(code, tracker.get_slot("taal"), _settings()))
 
 
 class ActionCrisis(Action):

@@ -5,15 +5,13 @@ levensgebied the message touches ("schulden en de huur is achter" -> geld and wo
 records signals for the conversation and the wijkteam; it never scores the
 Zelfredzaamheids-Matrix.
 
-Two parts, measured with bot/evaluate.py:
-- a lexicon of patterns per code (signalen.yml), matched on word boundaries: transparent,
-  and it gives the resident's exact words;
-- optionally a classifier on sentence embeddings (knowledge.embeddings), trained only on
-  the project's own labelled examples in bot/data/nlu (see bot/actions/lg_classifier.py).
-  It adds codes the lexicon missed; their "own words" are the clause that carried them.
+The decision is the learned multi-label classifier (understanding/levensgebieden.py,
+trained on understanding/corpus and the bot's examples). The lexicon of patterns per code
+(signalen.yml) only gives the resident's exact words for a code the classifier chose; it
+decides alone only when the classifier is unavailable.
 
 Also here: the conversation signals regieverlies and zorg_om_ander (reasons to offer a
-warm handover), and a small language guess (nl/en) for the replies.
+warm handover), and the language guess (understanding.language) for the replies.
 """
 from __future__ import annotations
 
@@ -24,22 +22,10 @@ from pathlib import Path
 
 import yaml
 
+# The language guess lives with the rest of understanding; re-exported for the actions.
+from understanding.language import detect_language as detect_language
+
 LEXICON_FILE = Path(__file__).with_name("signalen.yml")
-
-# The classifier adds a code the lexicon missed only at this probability or above.
-# Cross-validation on the own examples picks 0.7 for single messages (lg_classifier), but
-# a conversation has several messages and every false code stays in its record: measured
-# on the dev set, 0.8 keeps single-message macro-F1 (0.851 -> 0.857) and removes about
-# half of the spurious codes in whole conversations.
-CLASSIFIER_MIN_PROBABILITY = 0.8
-# The classifier only reads messages that tell the question: a hulpvraag, a crisis, or an
-# answer inside the vraagverheldering (intent None). Requests like "ik wil met iemand
-# praten" or "ja" are lexicon only: the embeddings read "iemand" as contacten.
-CLASSIFIER_INTENTS = frozenset(
-    {None, "hulpvraag", "nlu_fallback", "crisis_suicide", "crisis_geweld", "crisis_acuut_gevaar",
-     "crisis_dakloos_vannacht", "crisis_verward"}
-)
-
 
 def fold(text: str) -> str:
     """Lower case and accents off, one character for one character, so that match
@@ -112,20 +98,16 @@ def detect_lexicon(text: str) -> dict[str, list[str]]:
 def detect_levensgebieden(text: str, use_classifier: bool | None = None) -> dict[str, list[str]]:
     """{code: [the resident's own words]} for every levensgebied the message signals.
 
-    use_classifier: None = use the embedding classifier when it is trained and the
-    embedding model is available; True/False to force (for evaluation)."""
-    found = detect_lexicon(text)
+    use_classifier: None = the learned classifier when it is available, else the lexicon;
+    True = the classifier (raises when it is missing); False = the lexicon alone."""
+    lexicon = detect_lexicon(text)
     if use_classifier is False or not text or text.startswith("/"):
-        return found
-    from bot.actions import lg_classifier
+        return lexicon
+    from understanding import levensgebieden as learned
 
-    clf = lg_classifier.get_classifier(required=bool(use_classifier))
-    if clf is None:
-        return found
-    for code, words in clf.predict(text, threshold=max(clf.threshold, CLASSIFIER_MIN_PROBABILITY)).items():
-        if code not in found:
-            found[code] = words
-    return found
+    if learned.get_model(required=bool(use_classifier)) is None:
+        return lexicon
+    return {code: lexicon.get(code) or words for code, words in learned.predict(text).items()}
 
 
 # Messages with these intents carry no hulpvraag ("ik ga dood van de hitte", "welke pil
@@ -144,8 +126,6 @@ def levensgebieden_for_message(
     message is small talk, out of scope or a medical question."""
     if intent in NO_LEVENSGEBIED_INTENTS:
         return {}
-    if intent not in CLASSIFIER_INTENTS:
-        use_classifier = False
     return detect_levensgebieden(text, use_classifier=use_classifier)
 
 
@@ -153,37 +133,3 @@ def detect_signalen(text: str) -> dict[str, list[str]]:
     """{"regieverlies": [...], "zorg_om_ander": [...]}: only the signals present."""
     return _detect("signalen", text)
 
-
-# --------------------------------------------------------------------- language guess
-
-_EN = set(
-    "the i i'm im my is are and to a an can have has you me not for with don't dont do "
-    "what how please help need want would about of it this that there am was get i've "
-    "we our they their he she his her your from at on in no yes hello hi thanks thank".split()
-)
-_NL = set(
-    "ik de het een en mijn m'n niet van dat met voor heb wil kan ben er maar geen hoe wat "
-    "mij zijn u je we ze op te naar nog ook al bij hebben moet kunnen jij wij hij zij hallo "
-    "hoi dag bedankt dank ja nee is in".split()
-)
-_SHORT_EN = {"hi", "hello", "thanks", "thank you", "yes", "no", "bye", "goodbye", "please"}
-
-
-def detect_language(text: str) -> str | None:
-    """'en', 'nl', or None when the message is too short to tell."""
-    t = fold(text or "").strip()
-    if not t or t.startswith("/"):
-        return None
-    words = re.findall(r"[a-z']+", t)
-    if not words:
-        return None
-    if t.strip(" !.?") in _SHORT_EN:
-        return "en"
-    en = sum(w in _EN for w in words)
-    nl = sum(w in _NL for w in words)
-    # Words in both lists ("is", "in") count for both.
-    if en >= 2 and en > nl:
-        return "en"
-    if nl >= 1 and nl >= en:
-        return "nl"
-    return None
