@@ -200,13 +200,13 @@ class FrontDoor:
             return out
         except BotUnavailable as exc:
             log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)
-            if not crisis:
-                out.append(Message(
-                    conversation=conversation, sender=Sender.SYSTEM, in_reply_to=message.id,
-                    text="De digitale assistent is even niet bereikbaar. Uw bericht is bewaard. "
-                         f"Wilt u nu iemand spreken? Bel {self.settings.loket_name}: {self.settings.loket_phone} "
-                         f"({self.settings.loket_hours}).",
-                ))
+            # On a crisis turn the numbers went out already; this says why nothing else follows.
+            out.append(Message(
+                conversation=conversation, sender=Sender.SYSTEM, in_reply_to=message.id,
+                text="De digitale assistent is even niet bereikbaar. Uw bericht is bewaard. "
+                     f"Wilt u nu iemand spreken? Bel {self.settings.loket_name}: {self.settings.loket_phone} "
+                     f"({self.settings.loket_hours}).",
+            ))
             return out
         for bot_reply in bot_replies:
             if bot_reply.custom:

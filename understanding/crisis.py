@@ -17,7 +17,6 @@ down. When the model cannot be loaded the patterns still answer (logged loudly).
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,37 +212,12 @@ def ensure_model(force: bool = False) -> dict:
 
 # ------------------------------------------------------------------------- run time
 
-_lock = threading.Lock()
-_model: CrisisModel | None = None
-_unavailable = False
-
-
-def get_model(required: bool = False) -> CrisisModel | None:
-    global _model, _unavailable
-    if _model is not None:
-        return _model
-    if _unavailable and not required:
-        return None
-    with _lock:
-        if _model is None:
-            try:
-                arrays, meta = models.load(NAME)
-                _model = CrisisModel(arrays["coef"], arrays["intercept"], models.load_words(NAME),
-                                     meta["sure"], meta["possible"])
-                models.embed(["warm-up"])  # load the embedding model now, not on a resident's turn
-            except Exception:
-                if required:
-                    raise
-                _unavailable = True
-                log.error("crisis model unavailable: only the crisis patterns run", exc_info=True)
-                return None
-    return _model
-
-
-def reset() -> None:
-    global _model, _unavailable
-    with _lock:
-        _model, _unavailable = None, False
+_saved = models.SavedModel(
+    NAME, lambda arrays, meta, words: CrisisModel(arrays["coef"], arrays["intercept"], words,
+                                                  meta["sure"], meta["possible"]),
+    "only the crisis patterns run")
+get_model = _saved.get
+reset = _saved.reset
 
 
 def detect(text: str) -> CrisisVerdict:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 
 import numpy as np
 
@@ -120,36 +119,12 @@ def ensure_model(force: bool = False) -> dict:
     return {"status": "trained", "cv_macro_f1": info["cross_validation"]["macro_f1"]}
 
 
-_lock = threading.Lock()
-_model: LevensgebiedenModel | None = None
-_unavailable = False
-
-
-def get_model(required: bool = False) -> LevensgebiedenModel | None:
-    global _model, _unavailable
-    if _model is not None:
-        return _model
-    if _unavailable and not required:
-        return None
-    with _lock:
-        if _model is None:
-            try:
-                arrays, _ = models.load(NAME)
-                _model = LevensgebiedenModel(arrays["coef"], arrays["intercept"], models.load_words(NAME),
-                                             arrays["thresholds"])
-            except Exception:
-                if required:
-                    raise
-                _unavailable = True
-                log.error("levensgebieden model unavailable", exc_info=True)
-                return None
-    return _model
-
-
-def reset() -> None:
-    global _model, _unavailable
-    with _lock:
-        _model, _unavailable = None, False
+_saved = models.SavedModel(
+    NAME, lambda arrays, meta, words: LevensgebiedenModel(arrays["coef"], arrays["intercept"], words,
+                                                          arrays["thresholds"]),
+    "the bot records levensgebieden with the lexicon alone")
+get_model = _saved.get
+reset = _saved.reset
 
 
 def predict(text: str, margin: float = 0.0, required: bool = False) -> dict[str, list[str]]:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from iad.config import get_settings
+
+log = logging.getLogger(__name__)
 
 # Sentences: a crisis often sits in one sentence of a longer story, where the embedding
 # of the whole message dilutes it. Split on sentence ends and line breaks only.
@@ -160,3 +164,37 @@ def fit_words(texts: Sequence[str], y: np.ndarray, C: float = 8.0):
     model = make_pipeline(_ngrams(), OneVsRestClassifier(lr) if y.ndim == 2 else lr)
     model.fit(list(texts), y)
     return model
+
+
+class SavedModel:
+    """A model saved under DATA_DIR/models/<name>, loaded once per process on first use.
+    When it cannot be loaded, get() logs once and gives None (required=True raises)."""
+
+    def __init__(self, name: str, build, what_runs_without: str):
+        self.name, self._build, self._without = name, build, what_runs_without
+        self._lock = threading.Lock()
+        self._model = None
+        self._unavailable = False
+
+    def get(self, required: bool = False):
+        if self._model is not None:
+            return self._model
+        if self._unavailable and not required:
+            return None
+        with self._lock:
+            if self._model is None:
+                try:
+                    arrays, meta = load(self.name)
+                    self._model = self._build(arrays, meta, load_words(self.name))
+                    embed(["warm-up"])  # load the embedding model now, not on a resident's turn
+                except Exception:
+                    if required:
+                        raise
+                    self._unavailable = True
+                    log.error("%s unavailable: %s", self.name, self._without, exc_info=True)
+                    return None
+        return self._model
+
+    def reset(self) -> None:
+        with self._lock:
+            self._model, self._unavailable = None, False

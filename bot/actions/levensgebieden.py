@@ -5,10 +5,10 @@ levensgebied the message touches ("schulden en de huur is achter" -> geld and wo
 records signals for the conversation and the wijkteam; it never scores the
 Zelfredzaamheids-Matrix.
 
-The decision is the learned multi-label classifier (understanding/levensgebieden.py,
-trained on understanding/corpus and the bot's examples). The lexicon of patterns per code
-(signalen.yml) only gives the resident's exact words for a code the classifier chose; it
-decides alone only when the classifier is unavailable.
+The learned multi-label classifier (understanding/levensgebieden.py, trained on
+understanding/corpus and the bot's examples) hears paraphrases; the lexicon of patterns per
+code (signalen.yml) hears a domain named in so many words and gives the resident's exact
+words. The bot records both (the union); the lexicon alone when the classifier is missing.
 
 Also here: the conversation signals regieverlies and zorg_om_ander (reasons to offer a
 warm handover), and the language guess (understanding.language) for the replies.
@@ -107,7 +107,10 @@ def detect_levensgebieden(text: str, use_classifier: bool | None = None) -> dict
 
     if learned.get_model(required=bool(use_classifier)) is None:
         return lexicon
-    return {code: lexicon.get(code) or words for code, words in learned.predict(text).items()}
+    found = {code: lexicon.get(code) or words for code, words in learned.predict(text).items()}
+    # A lexicon match is the resident naming the domain in so many words ("de was", "schulden"):
+    # it counts beside the classifier.
+    return {**lexicon, **found}
 
 
 # Messages with these intents carry no hulpvraag ("ik ga dood van de hitte", "welke pil
