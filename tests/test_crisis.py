@@ -49,18 +49,17 @@ def test_a_pattern_adds_a_crisis_but_never_vetoes_the_model():
 def _rates(cases):
     crisis = [c for c in cases if c["crisis"]]
     calm = [c for c in cases if not c["crisis"]]
-    verdicts = {id(c): detect(c["text"]) for c in cases}
-    recall = sum(verdicts[id(c)].code is not None for c in crisis) / len(crisis)
-    right_code = sum(verdicts[id(c)].code == c["crisis"] for c in crisis) / len(crisis)
-    false_alarms = sum(verdicts[id(c)].code is not None for c in calm) / len(calm)
+    recall = sum(detect(c["text"]).code is not None for c in crisis) / len(crisis)
+    right_code = sum(detect(c["text"]).code == c["crisis"] for c in crisis) / len(crisis)
+    false_alarms = sum(detect(c["text"]).code is not None for c in calm) / len(calm)
     return recall, right_code, false_alarms
 
 
 def test_dev_set_recall_and_false_alarms():
     cases = yaml.safe_load(need_shared("eval", "dev", "nlu.yml").read_text(encoding="utf-8"))
     recall, right_code, false_alarms = _rates(cases)
-    assert recall >= 0.95
-    assert false_alarms <= 0.10
+    assert recall == 1.0
+    assert false_alarms <= 0.05
 
 
 def test_blind_set_targets():
