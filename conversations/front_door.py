@@ -127,20 +127,18 @@ class FrontDoor:
         crisis = verdict.code if verdict.sure else None
         asks_safety = False
         held = self._take_held_message(session, conversation)
-        if held is not None and crisis is None:
+        carried: Message | None = None  # the held message, which the bot hears with this one
+        if held is not None:
             # This message answers the safety question asked about the held one.
-            code, held_message = held
-            answer = yes_or_no(clean_text)
-            if answer == YES or (answer is None and verdict.tier == POSSIBLE):
+            code, carried = held
+            answer = None if crisis else yes_or_no(clean_text)
+            if crisis is None and (answer == YES or (answer is None and verdict.tier == POSSIBLE)):
                 crisis = code
                 message.crisis = code
             elif answer == NO:
                 reply(Sender.SYSTEM, SAFETY_NO.get(lang, SAFETY_NO["nl"]))
-            if answer is not None:
-                text_for_bot = held_message.text  # the bot hears the question the resident came with
-            else:
-                text_for_bot = f"{held_message.text}\n{text_for_bot}"
-            held_message.bot_delivery = message.bot_delivery
+            # A short answer stands for the question the resident came with; anything else is heard with it.
+            text_for_bot = carried.text if answer is not None else f"{carried.text}\n{text_for_bot}"
         elif crisis is None and verdict.tier == POSSIBLE:
             # Hold the message for the bot; one question in this turn: the safety question.
             conversation.safety_check = verdict.code
@@ -163,6 +161,8 @@ class FrontDoor:
 
         if conversation.status == Status.BOT and not asks_safety:
             replies += self._ask_bot(session, conversation, message, text_for_bot, crisis)
+        if carried is not None:
+            carried.bot_delivery = message.bot_delivery
 
         session.add_all(replies)
         session.commit()
@@ -211,13 +211,18 @@ class FrontDoor:
                      f"({self.settings.loket_hours}).",
             ))
             return out
+        message.bot_delivery = BotDelivery.DELIVERED
+        return out + self._bot_messages(conversation, bot_replies, message.id)
+
+    def _bot_messages(self, conversation: Conversation, bot_replies: list[BotReply], in_reply_to: int) -> list[Message]:
+        """The bot's replies as messages; its custom payloads are applied to the conversation."""
+        out = []
         for bot_reply in bot_replies:
             if bot_reply.custom:
                 self._apply_bot_signals(conversation, bot_reply.custom)
             if bot_reply.text or bot_reply.buttons:
                 out.append(Message(conversation=conversation, sender=Sender.BOT, text=bot_reply.text,
-                                   buttons=bot_reply.buttons or None, in_reply_to=message.id))
-        message.bot_delivery = BotDelivery.DELIVERED
+                                   buttons=bot_reply.buttons or None, in_reply_to=in_reply_to))
         return out
 
     def _store_late(self, conversation_id: str, message_id: int, done) -> None:
@@ -233,13 +238,7 @@ class FrontDoor:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
                 return
-            stored = []
-            for bot_reply in bot_replies:
-                if bot_reply.custom:
-                    self._apply_bot_signals(conversation, bot_reply.custom)
-                if bot_reply.text or bot_reply.buttons:
-                    stored.append(Message(conversation=conversation, sender=Sender.BOT, text=bot_reply.text,
-                                          buttons=bot_reply.buttons or None, in_reply_to=message_id))
+            stored = self._bot_messages(conversation, bot_replies, message_id)
             session.add_all(stored)
             session.commit()
             if self.deliver is not None:
