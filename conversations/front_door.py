@@ -22,7 +22,7 @@ from conversations.models import BotDelivery, Conversation, Message, Sender, Sta
 from conversations.privacy import redact
 from conversations.rasa_client import BotReply, BotUnavailable, RasaClient
 from iad.config import Settings
-from iad.crisis import POSSIBLE, SAFETY_BUTTONS, SAFETY_NO, crisis_reply, safety_question
+from iad.crisis import POSSIBLE, crisis_reply, safety_buttons, safety_no, safety_question
 from iad.taxonomy import merge_words
 from understanding.answers import NO, YES, yes_or_no
 from understanding.crisis import CrisisVerdict
@@ -136,14 +136,14 @@ class FrontDoor:
                 crisis = code
                 message.crisis = code
             elif answer == NO:
-                reply(Sender.SYSTEM, SAFETY_NO.get(lang, SAFETY_NO["nl"]))
+                reply(Sender.SYSTEM, safety_no(lang))
             # A short answer stands for the question the resident came with; anything else is heard with it.
             text_for_bot = carried.text if answer is not None else f"{carried.text}\n{text_for_bot}"
         elif crisis is None and verdict.tier == POSSIBLE:
             # Hold the message for the bot; one question in this turn: the safety question.
             conversation.safety_check = verdict.code
             conversation.safety_check_message_id = message.id
-            reply(Sender.SYSTEM, safety_question(verdict.code, lang, self.settings), SAFETY_BUTTONS.get(lang, SAFETY_BUTTONS["nl"]))
+            reply(Sender.SYSTEM, safety_question(verdict.code, lang, self.settings), safety_buttons(lang))
             asks_safety = True
         if removed:
             reply(Sender.SYSTEM, "Ik heb een BSN of rekeningnummer uit uw bericht gehaald. Dat bewaren we niet. Deel het hier liever niet.")

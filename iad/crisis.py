@@ -14,8 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iad.config import Settings, get_settings
+from iad.taxonomy import CRISIS_CODES
 
-CRISIS_CODES = ("suicide", "geweld", "acuut_gevaar", "dakloos_vannacht", "verward")
+__all__ = ["CRISIS_CODES", "CrisisHelp", "crisis_help", "crisis_reply", "crisis_contact", "safety_question",
+           "safety_buttons", "safety_no", "crisis_numbers", "SURE", "POSSIBLE"]
+
 LANGUAGES = ("nl", "en")
 
 # Tiers of the learned detector (understanding/crisis.py): sure = the numbers first;
@@ -125,16 +128,24 @@ def safety_question(code: str, lang: str | None = "nl", settings: Settings | Non
 
 # The two answers to the safety question, as buttons; typed answers are read by
 # understanding.answers.yes_or_no.
-SAFETY_BUTTONS = {
+_SAFETY_BUTTONS = {
     "nl": [{"title": "Ja", "payload": "/affirm"}, {"title": "Nee", "payload": "/deny"}],
     "en": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
 }
 
 # After a "no" to the safety question: the conversation carries on where it was.
-SAFETY_NO = {
+_SAFETY_NO = {
     "nl": "Dank u voor uw antwoord. Dan gaan we verder met uw vraag.",
     "en": "Thank you for telling me. Let us go on with your question.",
 }
+
+
+def safety_buttons(lang: str | None = "nl") -> list[dict]:
+    return _SAFETY_BUTTONS[_lang(lang)]
+
+
+def safety_no(lang: str | None = "nl") -> str:
+    return _SAFETY_NO[_lang(lang)]
 
 
 def crisis_numbers(settings: Settings | None = None) -> dict[str, str]:

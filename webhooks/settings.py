@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from conversations.addresses import e164
 from iad.config import Settings
+from iad.crisis import CRISIS_CODES, crisis_help
 
 __all__ = ["ChannelSettings", "channel_settings", "e164"]
 
@@ -28,12 +29,8 @@ def channel_settings(settings: Settings) -> ChannelSettings:
         voice_name=settings.twilio_voice_name,
         voice_language=settings.twilio_voice_language,
         timezone=settings.loket_timezone,
-        crisis_dial={
-            "suicide": e164(settings.crisis_dial_suicide),
-            "geweld": e164(settings.crisis_dial_geweld),
-            "dakloos_vannacht": e164(settings.crisis_dial_dakloos),
-            "verward": e164(settings.crisis_dial_verward),
-        },
+        # From the one home of crisis help; acuut gevaar has none (the caller dials 112).
+        crisis_dial={code: e164(h.dial) for code in CRISIS_CODES if (h := crisis_help(code, settings)).dial},
         loket_transfer_number=e164(settings.loket_transfer_number),
         widget_exit_url=settings.widget_exit_url,
         widget_allowed_origins=settings.widget_allowed_origins,
