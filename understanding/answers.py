@@ -4,7 +4,8 @@ resident gets the crisis help, which costs a line of text; a miss can cost a lif
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from understanding.text import normalise
 
 YES, NO = "yes", "no"
 
@@ -17,9 +18,8 @@ _NO = re.compile(r"^(nee+|neen|nein|no+|nope|nah|niet|helemaal niet|zeker niet|e
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace("\u2019", "'")
-    text = re.sub(r"^(eh+|uh+m*|uhm+|ehm+|nou|tja|hmm+|o+k*)[\s,.]+", "", text.strip())
+    """Folded, without a leading "eh"/"nou" and without punctuation."""
+    text = re.sub(r"^(eh+|uh+m*|uhm+|ehm+|nou|tja|hmm+|o+k*)[\s,.]+", "", normalise(text))
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s']", " ", text)).strip()
 
 

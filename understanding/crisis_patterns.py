@@ -6,7 +6,8 @@ dood van de hitte", "mijn telefoon is dood") are excluded from the patterns only
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from understanding.text import normalise
 
 # Order matters: the first category that matches is answered first. Acute danger and
 # violence before suicide, so "hij heeft een mes" gets 112 rather than 113.
@@ -87,14 +88,6 @@ _NOT_CRISIS = [
 
 _COMPILED = {code: [re.compile(p) for p in pats] for code, pats in _PATTERNS.items()}
 _NOT_CRISIS_COMPILED = [re.compile(p) for p in _NOT_CRISIS]
-
-
-def normalise(text: str) -> str:
-    """Lower case, accents off, apostrophes and spaces tidied: "Zelfmoord!!" -> "zelfmoord!!"."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.lower().replace("’", "'").replace("`", "'")
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def pattern_crisis(text: str) -> str | None:

@@ -4,7 +4,8 @@ exists in both (iad/crisis.py, the bot's responses)."""
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from understanding.text import normalise
 
 _EN = set(
     "the i i'm im my is are and to a an can have has you me not for with don't dont do "
@@ -19,13 +20,8 @@ _NL = set(
 _SHORT_EN = {"hi", "hello", "thanks", "thank you", "yes", "no", "bye", "goodbye", "please"}
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text or "")
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace("\u2019", "'")
-
-
 def detect_language(text: str) -> str | None:
-    t = _fold(text).strip()
+    t = normalise(text)
     if not t or t.startswith("/"):
         return None
     words = re.findall(r"[a-z']+", t)
