@@ -20,6 +20,7 @@ from iad.taxonomy import LEVENSGEBIED_CODES
 from understanding import crisis as crisis_detector
 from understanding import levensgebieden as lg_model
 from understanding import models
+from understanding.crisis import combine
 from understanding.crisis_patterns import pattern_crisis
 
 
@@ -73,9 +74,8 @@ def predict_levensgebieden(text: str, mode: str) -> set[str]:
 def cross_validation() -> dict:
     out = {}
     for name in (crisis_detector.NAME, lg_model.NAME):
-        try:
-            meta = models.load(name)[1]
-        except FileNotFoundError:
+        meta = models.load_meta(name)
+        if meta is None:
             continue
         out[name] = {"n_examples": meta.get("n_examples"), **meta.get("cross_validation", {})}
     return out
@@ -84,12 +84,12 @@ def cross_validation() -> dict:
 def evaluate_nlu(cases_path: str | Path, *, mode: str = "product", details: bool = False) -> dict:
     crisis_detector.ensure_model()
     lg_model.ensure_model()
-    crisis_detector.get_model(required=True)
+    model = crisis_detector.get_model(required=True)
     cases = load_cases(cases_path)
-    verdicts = [crisis_detector.detect(c["text"]) for c in cases]
+    model_only = [model.verdict(c["text"]) for c in cases]
     patterns = [pattern_crisis(c["text"]) for c in cases]
-    model_model = crisis_detector.get_model(required=True)
-    model_only = [model_model.verdict(c["text"]) for c in cases]
+    # As understanding.crisis.detect does, from the two parts computed once.
+    verdicts = [combine(m, p) for m, p in zip(model_only, patterns)]
 
     both = [v.code for v in verdicts]
     sure = [v.code if v.tier == SURE else None for v in verdicts]
@@ -112,7 +112,7 @@ def evaluate_nlu(cases_path: str | Path, *, mode: str = "product", details: bool
             "model": crisis_rates(cases, [v.code for v in model_only]),
             "patterns": crisis_rates(cases, patterns),
         },
-        "thresholds": {"sure": round(model_model.sure, 4), "possible": round(model_model.possible, 4)},
+        "thresholds": {"sure": round(model.sure, 4), "possible": round(model.possible, 4)},
     })
     result.update(score_levensgebieden(gold_lg, pred_lg))
     result["cross_validation"] = cross_validation()

@@ -69,7 +69,7 @@ class CrisisModel:
     def score(self, text: str) -> tuple[float, str]:
         """(probability of a crisis, most likely code): the most alarming of the whole
         message and each of its sentences."""
-        parts = sentences(text)
+        parts = models.sentences(text)
         texts = [text] + (parts if len(parts) > 1 else [])
         probs = self.class_probs(models.embed(texts), texts)
         crisis = 1.0 - probs[:, 0]
@@ -84,8 +84,6 @@ class CrisisModel:
             return CrisisVerdict(code, POSSIBLE, p, "model")
         return CrisisVerdict(None, None, p, "none")
 
-
-sentences = models.sentences
 
 
 def combine(model_verdict: CrisisVerdict, pattern_code: str | None) -> CrisisVerdict:
@@ -111,7 +109,7 @@ def _sentence_index(texts: list[str]) -> tuple[list[str], np.ndarray]:
     """Every sentence of the multi-sentence texts, with the index of its text."""
     extra, owner = [], []
     for i, t in enumerate(texts):
-        parts = sentences(t)
+        parts = models.sentences(t)
         if len(parts) > 1:
             extra += parts
             owner += [i] * len(parts)
@@ -200,7 +198,7 @@ def ensure_model(force: bool = False) -> dict:
     examples = load_examples()
     fp = _fingerprint(examples)
     if not force and models.saved_fingerprint(NAME) == fp:
-        meta = models.load(NAME)[1]
+        meta = models.load_meta(NAME)
         return {"status": "up to date", "sure": meta["sure"], "possible": meta["possible"]}
     model, info = train(examples)
     models.save(NAME, {"coef": model.coef, "intercept": model.intercept},

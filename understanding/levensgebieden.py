@@ -111,7 +111,7 @@ def ensure_model(force: bool = False) -> dict:
     examples = load_examples()
     fp = _fingerprint(examples)
     if not force and models.saved_fingerprint(NAME) == fp:
-        return {"status": "up to date", "cv_macro_f1": models.load(NAME)[1]["cross_validation"]["macro_f1"]}
+        return {"status": "up to date", "cv_macro_f1": models.load_meta(NAME)["cross_validation"]["macro_f1"]}
     model, info = train(examples)
     models.save(NAME, {"coef": model.coef, "intercept": model.intercept, "thresholds": model.thresholds},
                 {"fingerprint": fp, **info}, words=model.words)

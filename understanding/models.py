@@ -92,19 +92,24 @@ def load_words(name: str):
 
 def load(name: str) -> tuple[dict[str, np.ndarray], dict]:
     folder = model_dir(name)
-    meta_file = folder / "meta.json"
-    if not meta_file.exists():
+    meta = load_meta(name)
+    if meta is None:
         raise FileNotFoundError(f"{folder} missing: run `iad setup` (trains the understanding models)")
     with np.load(folder / "weights.npz") as weights:
         arrays = {k: weights[k] for k in weights.files}
-    return arrays, json.loads(meta_file.read_text(encoding="utf-8"))
+    return arrays, meta
 
 
-def saved_fingerprint(name: str) -> str | None:
+def load_meta(name: str) -> dict | None:
+    """What was saved about a model (fingerprint, thresholds, cross-validation), or None."""
     meta_file = model_dir(name) / "meta.json"
     if not meta_file.exists():
         return None
-    return json.loads(meta_file.read_text(encoding="utf-8")).get("fingerprint")
+    return json.loads(meta_file.read_text(encoding="utf-8"))
+
+
+def saved_fingerprint(name: str) -> str | None:
+    return (load_meta(name) or {}).get("fingerprint")
 
 
 def folds_of(n: int, folds: int, seed: int) -> np.ndarray:
@@ -121,12 +126,12 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def fit_multiclass(X: np.ndarray, y: np.ndarray, C: float, sample_weight=None) -> tuple[np.ndarray, np.ndarray]:
+def fit_multiclass(X: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression, every class weighted equally (class_weight balanced)."""
     from sklearn.linear_model import LogisticRegression
 
     clf = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
-    clf.fit(X, y, sample_weight=sample_weight)
+    clf.fit(X, y)
     return clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32)
 
 
