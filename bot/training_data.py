@@ -9,16 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from understanding.corpus import BOT_CRISIS_INTENTS, nlu_blocks
 
 NLU_DIR = Path(__file__).resolve().parent / "data" / "nlu"
-CRISIS_INTENTS = {
-    "crisis_suicide": "suicide",
-    "crisis_geweld": "geweld",
-    "crisis_acuut_gevaar": "acuut_gevaar",
-    "crisis_dakloos_vannacht": "dakloos_vannacht",
-    "crisis_verward": "verward",
-}
+# The crisis intents name their code ("crisis_suicide" -> "suicide").
+CRISIS_INTENTS = BOT_CRISIS_INTENTS
 
 # The front door's learned detector (understanding/crisis.py) is the crisis decision and runs
 # before every message. A crisis that only the bot's NLU sees is acted on as well, but only
@@ -48,27 +43,9 @@ class Example:
     source: str
 
 
-def _example_texts(examples) -> list[str]:
-    if isinstance(examples, str):
-        return [
-            line.strip()[2:].strip()
-            for line in examples.splitlines()
-            if line.strip().startswith("- ")
-        ]
-    return [e["text"].strip() for e in examples]
-
-
 def load_examples(nlu_dir: Path = NLU_DIR) -> list[Example]:
-    out: list[Example] = []
-    for path in sorted(nlu_dir.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for block in data.get("nlu", []):
-            intent = block.get("intent")
-            if not intent:
-                continue
-            labels = tuple((block.get("metadata") or {}).get("levensgebieden") or ())
-            for text in _example_texts(block.get("examples", "")):
-                out.append(
-                    Example(text, intent, labels, CRISIS_INTENTS.get(intent), path.name)
-                )
-    return out
+    return [
+        Example(text, intent, labels, CRISIS_INTENTS.get(intent), path.name)
+        for path, intent, labels, texts in nlu_blocks(nlu_dir)
+        for text in texts
+    ]

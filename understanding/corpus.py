@@ -3,6 +3,7 @@ this project, every style residents use) and the bot's own NLU examples (bot/dat
 read as data). Evaluation sets (../shared/eval, eval/blind) are never read here."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,21 +39,29 @@ def _corpus_examples(folder: Path) -> list[Example]:
     return out
 
 
-def _bot_examples(folder: Path) -> list[Example]:
-    out = []
+def nlu_blocks(folder: Path = BOT_NLU_DIR) -> Iterator[tuple[Path, str, tuple[str, ...], list[str]]]:
+    """Every intent block of the Rasa NLU files: (file, intent, metadata.levensgebieden, texts)."""
     for path in sorted(folder.glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for block in data.get("nlu", []):
             intent = block.get("intent")
             if not intent:
                 continue
-            codes = tuple((block.get("metadata") or {}).get("levensgebieden") or ())
             examples = block.get("examples", "")
-            lines = [ln.strip()[2:].strip() for ln in examples.splitlines() if ln.strip().startswith("- ")]
-            for text in lines:
-                if text and not text.startswith("/"):
-                    out.append(Example(text, codes, BOT_CRISIS_INTENTS.get(intent), "nl", "bot", f"bot:{path.name}"))
-    return out
+            if isinstance(examples, str):
+                texts = [ln.strip()[2:].strip() for ln in examples.splitlines() if ln.strip().startswith("- ")]
+            else:
+                texts = [e["text"].strip() for e in examples]
+            yield path, intent, tuple((block.get("metadata") or {}).get("levensgebieden") or ()), texts
+
+
+def _bot_examples(folder: Path) -> list[Example]:
+    return [
+        Example(text, codes, BOT_CRISIS_INTENTS.get(intent), "nl", "bot", f"bot:{path.name}")
+        for path, intent, codes, texts in nlu_blocks(folder)
+        for text in texts
+        if text and not text.startswith("/")
+    ]
 
 
 def load_examples(corpus_dir: Path = CORPUS_DIR, bot_nlu_dir: Path = BOT_NLU_DIR) -> list[Example]:
