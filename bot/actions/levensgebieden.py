@@ -27,6 +27,7 @@ from understanding.language import detect_language as detect_language
 
 LEXICON_FILE = Path(__file__).with_name("signalen.yml")
 
+
 def fold(text: str) -> str:
     """Lower case and accents off, one character for one character, so that match
     positions in the folded text are positions in the original."""
@@ -107,10 +108,9 @@ def detect_levensgebieden(text: str, use_classifier: bool | None = None) -> dict
 
     if learned.get_model(required=bool(use_classifier)) is None:
         return lexicon
-    found = {code: lexicon.get(code) or words for code, words in learned.predict(text).items()}
     # A lexicon match is the resident naming the domain in so many words ("de was", "schulden"):
-    # it counts beside the classifier.
-    return {**lexicon, **found}
+    # it counts beside the classifier, and its words are the resident's own.
+    return {**lexicon, **{code: words for code, words in learned.predict(text).items() if code not in lexicon}}
 
 
 # Messages with these intents carry no hulpvraag ("ik ga dood van de hitte", "welke pil
