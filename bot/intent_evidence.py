@@ -10,7 +10,7 @@ their vocabulary below; otherwise the next intent in the ranking is taken
 
 The vocabulary is deliberately broad: every training example of these intents must pass
 (tests/test_bot_domain.py checks that), and the front door's own crisis detector
-(conversations/crisis.py) still runs first on every message.
+(understanding/crisis.py) runs first on every message and decides the crisis itself.
 
 Plain Python, no Rasa: imported by the Rasa venv (the component) and the app venv (tests).
 """

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from iad.config import Settings, get_settings
 from iad.taxonomy import CRISIS_CODES
 
-__all__ = ["CRISIS_CODES", "CrisisHelp", "crisis_help", "crisis_reply", "crisis_contact", "safety_question",
+__all__ = ["CRISIS_CODES", "CrisisHelp", "crisis_help", "crisis_reply", "safety_question",
            "safety_buttons", "safety_no", "crisis_numbers", "SURE", "POSSIBLE"]
 
 LANGUAGES = ("nl", "en")
@@ -114,11 +114,6 @@ def _lang(lang: str | None) -> str:
 def crisis_reply(code: str, lang: str | None = "nl", settings: Settings | None = None) -> str:
     """The first reply for a sure crisis: the number(s) first, in the resident's language."""
     return crisis_help(code, settings).reply[_lang(lang)]
-
-
-def crisis_contact(code: str, settings: Settings | None = None, lang: str | None = "nl") -> str:
-    """Only the numbers, as a sentence (the bot's responses put their own words before it)."""
-    return crisis_help(code, settings).contact[_lang(lang)]
 
 
 def safety_question(code: str, lang: str | None = "nl", settings: Settings | None = None) -> str:
