@@ -226,7 +226,9 @@ def test_quick_exit_leaves_at_once_and_leaves_no_trace(page, server):
     box = page.get_by_label("Uw bericht")
     box.fill("ik voel me thuis niet veilig")
     box.press("Enter")
-    page.get_by_text(BOT_DOWN).wait_for()
+    # Not safe at home: before anything else the front door asks the safety question, with
+    # Veilig Thuis's number (the bot, down in this test, is not asked yet).
+    page.get_by_text("0800-2000").wait_for()
     exit_button = page.get_by_role("button", name="Snel weg")
     assert exit_button.is_visible()
     colours = exit_button.evaluate("b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color]")
