@@ -154,9 +154,9 @@ class FrontDoor:
             conversation.crisis = crisis
             replies.insert(0, Message(conversation=conversation, sender=Sender.SYSTEM, in_reply_to=message.id,
                                       text=crisis_reply(crisis, lang, self.settings)))
+            session.add_all(replies)
             if self.on_crisis is not None:
                 self.on_crisis(session, conversation, crisis)
-            session.add_all(replies)
             session.commit()
 
         if conversation.status == Status.BOT and not asks_safety:
