@@ -32,12 +32,12 @@ from understanding.language import detect_language
 log = logging.getLogger(__name__)
 
 PHONE_PLACEHOLDER = "[telefoonnummer, versleuteld bewaard]"
-# On a crisis turn the bot's own follow-up (the handover offer) may take this long: the
-# numbers are stored before the bot is asked, and a hanging bot delays them at most this
-# long (was: the full RASA_TIMEOUT_SECONDS, 10 s). Later bot replies are stored, and sent on
-# channels that do not poll, when they come. A cold first turn of a fresh stack needs ~1-2 s,
-# so 1 s is not reached yet; the durable queue (issue 14) makes the reply immediate.
-CRISIS_BOT_WAIT_SECONDS = 3.0
+# On a crisis turn the numbers are stored before the bot is asked, and the bot's own
+# follow-up (the handover offer) is awaited at most this long: a hanging bot (Rasa stopped
+# with SIGSTOP) cannot delay the numbers past 1 s (`iad bench crisis`). A later bot answer
+# is stored and reaches the resident anyway: the widget polls, WhatsApp gets it sent
+# (_store_late), and on the phone the caller is being transferred to the crisis line.
+CRISIS_BOT_WAIT_SECONDS = 0.5
 # What the bot hears instead of the number (the handover form's slot, as a button would set it).
 CALLBACK_NUMBER_GIVEN = '/affirm{"handover_telefoon": "ontvangen"}'
 

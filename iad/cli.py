@@ -250,6 +250,16 @@ def bench_dialogue_command(conversations: int, url: str | None) -> None:
         _echo_json(bench_dialogue(base_url, settings.database_url, conversations))
 
 
+@bench_group.command("crisis")
+@click.option("--rounds", type=int, default=2, show_default=True, help="Crisis messages per code and channel.")
+def bench_crisis_command(rounds: int) -> None:
+    """Crisis numbers with Rasa stopped (SIGSTOP), on web and phone: every crisis answered within 1 s?"""
+    from measure.crisis_bench import bench_crisis_with_rasa_stopped
+
+    settings = get_settings()
+    _echo_json(bench_crisis_with_rasa_stopped(settings, settings.data_dir / "logs" / "bench-crisis", rounds))
+
+
 # --- the directory ----------------------------------------------------------------------
 
 @main.command("import")

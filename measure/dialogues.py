@@ -11,6 +11,9 @@ import yaml
 from iad.config import Settings
 from iad.crisis import crisis_numbers
 
+# --details shows every reply, cut to this length: enough to see what the bot did.
+REPLY_CHARS = 140
+
 
 def crisis_number(code: str, settings: Settings) -> str:
     """The number that must appear in the first reply after a crisis turn."""
@@ -70,10 +73,12 @@ def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, chan
         expect = case["expect"]
         conversation_id = driver.start()
         first_reply_after_crisis = None
+        bot_said: list[list[str]] = []  # per resident turn, what came back (shortened)
         for number, text in enumerate(case["turns"], start=1):
             started = time.perf_counter()
             replies = driver.say(conversation_id, text)
             turn_seconds.append(time.perf_counter() - started)
+            bot_said.append([reply[:REPLY_CHARS] for reply in replies])
             if expect.get("crisis") and number == expect.get("crisis_turn"):
                 first_reply_after_crisis = replies[0] if replies else ""
         summary = driver.summary(conversation_id)
@@ -94,6 +99,7 @@ def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, chan
             "expected_crisis": expect.get("crisis"), "crisis_turn": expect.get("crisis_turn"),
             "first_reply_after_crisis": first_reply_after_crisis,
             "levensgebieden": sorted(got), "expected_levensgebieden": sorted(expected), "crisis_first_reply_ok": crisis_ok,
+            "replies": bot_said,
         })
     turn_seconds.sort()
     return {
