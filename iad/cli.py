@@ -56,10 +56,11 @@ def setup(skip_train: bool, no_demo_data: bool) -> None:
                 return ensure_demo_teams(session, settings.loket_phone)
 
         step("demo wijkteams", demo_teams)
-    from understanding import crisis, levensgebieden
+    from understanding import crisis, levensgebieden, signalen
 
     step("crisis detector", lambda: crisis.ensure_model())
     step("levensgebieden classifier", lambda: levensgebieden.ensure_model())
+    step("handover signals classifier", lambda: signalen.ensure_model())
     # Rasa's spaCy (3.4) differs from the app's, so the pipeline is built in Rasa's environment.
     step("spaCy nl pipeline for Rasa", lambda: subprocess.run(
         [str(rasa_python()), "-m", "bot.spacy_model", "var/spacy-nl"],

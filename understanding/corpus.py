@@ -26,6 +26,9 @@ class Example:
     lang: str
     style: str
     source: str
+    # Handover signals (corpus/signalen): regieverlies, overbelast, zorg_om_ander. None when
+    # the example was not labelled for them (most of the corpus), () when it has none.
+    signalen: tuple[str, ...] | None = None
 
 
 def _corpus_examples(folder: Path) -> list[Example]:
@@ -34,8 +37,9 @@ def _corpus_examples(folder: Path) -> list[Example]:
         for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
             codes = tuple(c for c in (item.get("levensgebieden") or []) if c in LEVENSGEBIED_CODES)
             crisis = item.get("crisis") if item.get("crisis") in CRISIS_CODES else None
+            signalen = tuple(item["signalen"] or ()) if "signalen" in item else None
             out.append(Example(str(item["text"]).strip(), codes, crisis, item.get("lang") or "nl",
-                               item.get("style") or "standard", str(path.relative_to(folder))))
+                               item.get("style") or "standard", str(path.relative_to(folder)), signalen))
     return out
 
 

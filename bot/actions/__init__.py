@@ -13,6 +13,8 @@ from bot.actions.actions import (  # noqa: F401  (rasa-sdk registers Action subc
     ValidateVraagverheldering,
 )
 from bot.actions.handover import (  # noqa: F401
+    ActionAskHandoverContact,
+    ActionAskHandoverMoment,
     ActionAskHandoverTelefoon,
     ActionHandoverAcuut,
     ActionHandoverTicket,
@@ -23,15 +25,16 @@ from bot.actions.handover import (  # noqa: F401
 
 
 def _warm_up() -> None:
-    """Load the embedding model, the levensgebieden classifier and the search index in the
+    """Load the embedding model, the levensgebieden and signals classifiers and the search index in the
     background when the action server starts, so the first resident does not wait."""
     import logging
 
     log = logging.getLogger(__name__)
     try:
-        from understanding import levensgebieden
+        from understanding import levensgebieden, signalen
 
         levensgebieden.get_model()
+        signalen.get_model()
         from knowledge.search import warm_index
 
         log.info("search index warm: %s", warm_index())

@@ -10,8 +10,9 @@ understanding/corpus and the bot's examples) hears paraphrases; the lexicon of p
 code (signalen.yml) hears a domain named in so many words and gives the resident's exact
 words. The bot records both (the union); the lexicon alone when the classifier is missing.
 
-Also here: the conversation signals regieverlies and zorg_om_ander (reasons to offer a
-warm handover), and the language guess (understanding.language) for the replies.
+Also here: the conversation signals regieverlies, overbelast and zorg_om_ander (reasons to
+offer a warm handover; learned in understanding/signalen.py, plus the lexicon), and the
+language guess (understanding.language) for the replies.
 """
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ LEXICON_FILE = Path(__file__).with_name("signalen.yml")
 # threshold that is best for a single message (chosen on the dev dialogues and the dev NLU
 # set, never on the blind sets).
 RECORD_MARGIN = 0.15
+# The same for a learned handover signal: one false signal brings an offer by itself.
+SIGNAL_MARGIN = 0.0
 
 
 def fold(text: str) -> str:
@@ -138,7 +141,15 @@ def levensgebieden_for_message(
     return detect_levensgebieden(text, use_classifier=use_classifier)
 
 
-def detect_signalen(text: str) -> dict[str, list[str]]:
-    """{"regieverlies": [...], "zorg_om_ander": [...]}: only the signals present."""
-    return _detect("signalen", text)
+def detect_signalen(text: str, use_classifier: bool | None = None) -> dict[str, list[str]]:
+    """{"regieverlies": [...], "zorg_om_ander": [...]}: only the signals present. What the
+    learned signals classifier (understanding/signalen.py) hears, plus what the lexicon
+    hears named in so many words; use_classifier as for detect_levensgebieden."""
+    lexicon = _detect("signalen", text)
+    if use_classifier is False or not text or text.startswith("/"):
+        return lexicon
+    from understanding import signalen as learned
+
+    heard = learned.predict(text, margin=SIGNAL_MARGIN, required=bool(use_classifier))
+    return {**lexicon, **{name: words for name, words in heard.items() if name not in lexicon}}
 
