@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from conversations.models import Conversation, as_utc, utcnow
 from iad.config import get_settings
+from iad.crisis import crisis_numbers
 from iad.taxonomy import LEVENSGEBIED_CODES, label
 from inbox import audit
 from inbox.models import (
@@ -95,6 +96,12 @@ def _default_summary(reasons: Sequence[str], levensgebieden: dict, contact_prefe
     return " ".join(parts)
 
 
+# First line of the summary when the conversation is about domestic violence (the resident
+# chose a safe way of contact, see bot/actions/handover.py).
+SAFE_CONTACT_WARNING = ("Let op, huiselijk geweld: neem alleen contact op op de manier en het moment die de "
+                        "inwoner koos. Stuur niets anders: geen brief, sms, WhatsApp of mail.")
+
+
 def open_handover_ticket(
     session: Session,
     conversation: Conversation,
@@ -109,6 +116,7 @@ def open_handover_ticket(
     advised: Sequence[str | dict] | None = None,
     summary: str | None = None,
     due_at: datetime | None = None,
+    safe_contact_only: bool = False,
     inbox_settings: InboxSettings | None = None,
     now: datetime | None = None,
 ) -> HandoverTicket:
@@ -123,6 +131,8 @@ def open_handover_ticket(
     advised: services already shown: names, or {"name": ..., "url": ...}.
     due_at: a promise already made to the resident (a callback on the next opening day);
       without it, the SLA of the urgency sets the deadline.
+    safe_contact_only: domestic violence: the resident chose the one way of contact that is
+      safe (or "zelf": none); the summary starts with that warning for colleagues.
     """
     reasons = [reason] if isinstance(reason, str) else list(dict.fromkeys(reason))
     if not reasons or any(r not in REASONS for r in reasons):
@@ -158,6 +168,8 @@ def open_handover_ticket(
         summary_text = (summary or "").strip() or _default_summary(reasons, levensgebieden, contact_preference, contact_window)
     else:
         summary_text = ""
+    if safe_contact_only:
+        summary_text = " ".join([SAFE_CONTACT_WARNING, summary_text]).strip()
 
     inbox_settings = inbox_settings or load_inbox_settings()
     now = now or utcnow()
@@ -208,6 +220,7 @@ _HOW = {
     "whatsapp": "stuurt u een WhatsApp-bericht",
     "chat": "stuurt u hier een bericht",
     "huisbezoek": "neemt contact met u op om langs te komen",
+    "zelf": "wacht op uw telefoontje. Wij bellen, appen en schrijven u niet",
     None: "neemt contact met u op",
 }
 
@@ -224,7 +237,11 @@ def handover_packet(ticket: HandoverTicket, *, now: datetime | None = None) -> d
     else:
         lines.append(f"Ik heb uw vraag doorgegeven aan {who}.")
     lines.append(f"Een medewerker {_HOW.get(ticket.contact_preference, _HOW[None])}.")
-    lines.append(f"Dat gebeurt {by_when}.")
+    veilig_thuis = crisis_numbers(settings)["geweld"]
+    if ticket.contact_preference == "zelf":
+        lines.append(f"Bel wanneer het voor u veilig is. Veilig Thuis kunt u ook bellen: gratis {veilig_thuis}, dag en nacht.")
+    else:
+        lines.append(f"Dat gebeurt {by_when}.")
     if ticket.contact_window:
         lines.append(f"We houden rekening met uw voorkeur: {ticket.contact_window}.")
     if ticket.summary_shared:
@@ -246,6 +263,7 @@ def handover_packet(ticket: HandoverTicket, *, now: datetime | None = None) -> d
         "consent_given": ticket.consent_given,
         "shared": shared,
         "acute_danger": ticket.acute_danger,
+        "veilig_thuis": veilig_thuis,
         "message": " ".join(lines),
     }
 

@@ -54,6 +54,8 @@ CONTACT_PREFERENCES = {
     "whatsapp": "WhatsApp",
     "chat": "Chat",
     "huisbezoek": "Huisbezoek",
+    # Domestic violence: no call, message or visit is safe; the resident gets in touch.
+    "zelf": "Inwoner neemt zelf contact op",
 }
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from bot.actions.actions import ActionHandoverAccept, ActionOfferHandover
 from bot.actions.handover import (
+    ActionAskHandoverContact,
+    ActionAskHandoverMoment,
     ActionAskHandoverTelefoon,
     ActionHandoverAcuut,
     ActionHandoverTicket,
@@ -279,7 +281,7 @@ def test_consent_from_typed_words(text, intent, expected):
     ("bel me maar", "web", "bellen"), ("via whatsapp graag", "web", "whatsapp"),
     ("kom maar langs", "web", "huisbezoek"), ("hier in de chat", "whatsapp", "chat"),
     ("maakt niet uit", "whatsapp", "whatsapp"), ("ja", "voice", "bellen"), ("ja", "web", "chat"),
-    ("tja", "web", None),
+    ("tja", "web", None), ("ik bel zelf wel", "web", "zelf"), ("bellen is niet veilig", "whatsapp", "zelf"),
 ])
 def test_contact_from_typed_words_with_the_channel_as_default(text, channel, expected):
     assert classify_contact(text, "hulpvraag" if text != "ja" else "affirm", channel) == expected
@@ -336,3 +338,76 @@ def test_erasing_is_left_to_the_front_door(database):
     assert events == [{"event": "reset_slots", "timestamp": None}]
     with database() as session:  # still there: the front door erases it after storing the replies
         assert session.get(Conversation, cid) is not None
+
+
+# --- domestic violence: a safe way of contact, or none (issue 11, item 5) ---------------
+
+def test_with_domestic_violence_the_contact_question_asks_what_is_safe():
+    """Rasa picks at random among matching conditional variants, so the safe question is
+    its own response, chosen by the ask action (not a condition beside the usual ones)."""
+    asked = lambda **slots: [m["response"] for m in run(action, tracker("x", slots))[0]]  # noqa: E731
+    action = ActionAskHandoverContact()
+    assert asked() == ["utter_ask_handover_contact"]
+    assert asked(veilig_contact=True) == ["utter_ask_handover_contact_veilig"]
+    action = ActionAskHandoverMoment()
+    assert asked() == ["utter_ask_handover_moment"]
+    assert asked(veilig_contact=True) == ["utter_ask_handover_moment_veilig"]
+
+
+def test_the_safe_contact_question_offers_no_contact_at_all_and_snel_weg_on_the_web():
+    import yaml
+
+    from iad.config import PROJECT_ROOT
+
+    responses = yaml.safe_load((PROJECT_ROOT / "bot" / "domain" / "handover.yml").read_text())["responses"]
+    variants = responses["utter_ask_handover_contact_veilig"]
+    for variant in variants:
+        payloads = [b["payload"] for b in variant["buttons"]]
+        assert '/affirm{"handover_contact": "zelf"}' in payloads
+    web = [v for v in variants if {"name": "channel", "value": "web", "type": "slot"} in (v.get("condition") or [])
+           or not v.get("condition")]
+    assert web and all("Snel weg" in v["text"] for v in web)
+    # The conditions exclude each other: (taal, channel) pairs are unique.
+    keys = [tuple(sorted((c["name"], c["value"]) for c in v.get("condition") or [])) for v in variants]
+    assert len(keys) == len(set(keys))
+
+
+def test_getting_in_touch_oneself_asks_nothing_more_and_the_ticket_warns_colleagues(database):
+    form = ValidateHandoverForm()
+    required = asyncio.run(form.required_slots([], CollectingDispatcher(), tracker("x", {
+        "handover_toestemming": "samenvatting", "handover_contact": "zelf", "veilig_contact": True}), {}))
+    assert required == ["handover_toestemming", "handover_contact", "handover_postcode"]
+
+    cid = conversation(database)
+    slots = {"handover_toestemming": "samenvatting", "handover_contact": "zelf", "handover_postcode": "overslaan",
+             "veilig_contact": True, "handover_reden": "crisis"}
+    msgs, _ = run(ActionHandoverTicket(), tracker(cid, slots))
+    [ticket] = tickets(database)
+    assert ticket.contact_preference == "zelf"
+    assert ticket.summary.startswith("Let op, huiselijk geweld")
+    told = msgs[0]["text"]
+    assert "Wij bellen, appen en schrijven u niet" in told and "0800-2000" in told
+
+
+def test_a_safe_call_keeps_the_warning_for_colleagues(database):
+    cid = conversation(database)
+    slots = {"handover_toestemming": "samenvatting", "handover_contact": "bellen", "handover_telefoon": "ontvangen",
+             "handover_moment": "ochtend", "handover_postcode": "overslaan", "veilig_contact": True}
+    run(ActionHandoverTicket(), tracker(cid, slots))
+    [ticket] = tickets(database)
+    assert ticket.contact_preference == "bellen" and ticket.contact_window == "'s ochtends"
+    assert "Stuur niets anders" in ticket.summary
+
+
+def test_a_geweld_crisis_or_veiligheid_makes_the_contact_question_a_safe_one():
+    from bot.actions.actions import ActionExtractSignals
+
+    def slot_set(**slots):
+        _, events = run(ActionExtractSignals(), tracker("x", {"levensgebieden": [], **slots}, text="ja",
+                                                        intent="affirm"))
+        return [e["value"] for e in events if e.get("name") == "veilig_contact"]
+
+    assert slot_set(crisis_handled="geweld") == [True]
+    assert slot_set(levensgebieden=["veiligheid"]) == [True]
+    assert slot_set(crisis_handled="suicide") == []
+    assert slot_set(crisis_handled="geweld", veilig_contact=True) == []  # set once

@@ -151,6 +151,10 @@ class ActionExtractSignals(Action):
             vraag = list(tracker.get_slot("vraag_codes") or [])
             vraag += [c for c in found if c not in vraag]
             events.append(SlotSet("vraag_codes", vraag))
+        codes_now = (tracker.get_slot("levensgebieden") or []) + list(found)
+        if not tracker.get_slot("veilig_contact") and (
+                tracker.get_slot("crisis_handled") == "geweld" or "veiligheid" in codes_now):
+            events.append(SlotSet("veilig_contact", True))
         signalen = {} if loop == "handover_form" else detect_signalen(text)
         if signalen:
             events.append(SlotSet("signalen", merge_words(tracker.get_slot("signalen"), signalen)))

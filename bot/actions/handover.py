@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 HANDOVER_SLOTS = ("handover_toestemming", "handover_contact", "handover_telefoon", "handover_moment", "handover_postcode")
 TOESTEMMING = {"samenvatting_gesprek": ["samenvatting", "gesprek"], "samenvatting": ["samenvatting"]}
-CONTACT = ("bellen", "whatsapp", "chat", "huisbezoek")
+# "zelf": the resident gets in touch (domestic violence: no call, message or visit is safe).
+CONTACT = ("bellen", "whatsapp", "chat", "huisbezoek", "zelf")
 # The way the resident came in is the default way back.
 CONTACT_DEFAULT = {"web": "chat", "whatsapp": "whatsapp", "voice": "bellen"}
 # A web resident has given us no number: for these, the bot asks for one (the front door keeps it).
@@ -77,6 +78,7 @@ def classify_toestemming(text: str, intent: str | None) -> str | None:
 def classify_contact(text: str, intent: str | None, channel: str | None) -> str | None:
     t = fold(text)
     patterns = (
+        ("zelf", r"\bzelf\b|ik (bel|neem) (zelf|wel)|niet veilig|not safe|myself|i('ll| will) (call|contact)"),
         ("whatsapp", r"whats\s?app|\bapp(en|je)?\b|\bwa\b"),
         ("huisbezoek", r"huisbezoek|bezoek|langs|thuis|\bvisit|\bhome\b"),
         ("chat", r"\bchat|hier\b|bericht|typen|\bhere\b|message"),
@@ -148,7 +150,7 @@ class ValidateHandoverForm(FormValidationAction):
             return ["handover_toestemming"]
         slots = list(HANDOVER_SLOTS)
         contact = tracker.get_slot("handover_contact")
-        if contact == "chat":
+        if contact in ("chat", "zelf"):
             slots.remove("handover_moment")  # a chat message waits until the resident looks
         if not (tracker.get_slot("channel") == "web" and contact in NEEDS_NUMBER):
             slots.remove("handover_telefoon")  # WhatsApp and phone residents: we have their number
@@ -246,6 +248,7 @@ _HOW_EN = {
     "whatsapp": "send you a WhatsApp message",
     "chat": "send you a message here",
     "huisbezoek": "contact you to plan a visit",
+    "zelf": "wait for your call. We will not call, text or write to you",
     None: "contact you",
 }
 
@@ -265,7 +268,10 @@ def english_message(packet: dict) -> str:
     else:
         lines = [f"I passed your question on to {packet['team']}."]
     lines.append(f"A staff member will {_HOW_EN.get(packet['contact_preference'], _HOW_EN[None])}.")
-    lines.append(f"That will be {_english_deadline(packet['due_at'])}.")
+    if packet["contact_preference"] == "zelf":
+        lines.append(f"Call when it is safe for you. You can also call Veilig Thuis: free {packet['veilig_thuis']}, day and night.")
+    else:
+        lines.append(f"That will be {_english_deadline(packet['due_at'])}.")
     if packet["shared"]:
         lines.append("They already know what you told me. You do not have to tell it again.")
     lines.append(f"Your reference is {packet['reference']}.")
@@ -315,6 +321,31 @@ class ActionAskHandoverTelefoon(Action):
         return []
 
 
+class ActionAskHandoverContact(Action):
+    """How the wijkteam gets in touch; in a conversation about domestic violence (slot
+    veilig_contact) only a way that is safe, or none: the resident gets in touch."""
+
+    def name(self) -> str:
+        return "action_ask_handover_contact"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
+        veilig = "_veilig" if tracker.get_slot("veilig_contact") else ""
+        dispatcher.utter_message(response=f"utter_ask_handover_contact{veilig}")
+        return []
+
+
+class ActionAskHandoverMoment(Action):
+    """When suits the resident; with domestic violence: when it is safe."""
+
+    def name(self) -> str:
+        return "action_ask_handover_moment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
+        veilig = "_veilig" if tracker.get_slot("veilig_contact") else ""
+        dispatcher.utter_message(response=f"utter_ask_handover_moment{veilig}")
+        return []
+
+
 def contact_preference(tracker: Tracker) -> str | None:
     """The way back the resident chose; a call or WhatsApp without a number becomes the chat."""
     contact = tracker.get_slot("handover_contact") or CONTACT_DEFAULT.get(tracker.get_slot("channel") or "")
@@ -351,6 +382,7 @@ class ActionHandoverTicket(Action):
                 postcode=None if postcode in (None, SKIP) else postcode,
                 advised=_advised(tracker),
                 summary=handover_summary(tracker),
+                safe_contact_only=bool(tracker.get_slot("veilig_contact")),
             )
         except HandoverRefused:
             log.warning("handover refused for conversation %s", tracker.sender_id, exc_info=True)
