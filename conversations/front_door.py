@@ -255,6 +255,9 @@ class FrontDoor:
         """The bot reports what it heard and decided through a custom payload (not shown)."""
         if custom.get("handover_offered"):
             conversation.handover_reason = str(custom["handover_offered"])[:40]
+        elif custom.get("handover_ticket") and conversation.handover_reason is None:
+            # A ticket opened without an offer: acute danger (action_handover_acuut).
+            conversation.handover_reason = "crisis"
         if custom.get("forget_conversation"):
             conversation.forget_requested = True
         if custom.get("expect_callback_number"):

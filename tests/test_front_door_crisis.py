@@ -165,3 +165,14 @@ def test_a_typed_button_title_counts_as_the_click():
     assert match_choice("allebij", choices)["payload"] == "/allebei"
     assert match_choice("Allebei!", choices)["payload"] == "/allebei"
     assert match_choice("ik weet het niet", choices) is None
+
+
+def test_a_ticket_opened_without_an_offer_counts_as_a_handover(db, settings, verdicts):  # noqa: F811
+    """In acute danger the bot opens the ticket without asking (action_handover_acuut): the
+    conversation records that a handover happened, with the reason crisis."""
+    text = "mijn vader ligt op de grond en reageert niet"
+    verdicts[text] = CrisisVerdict("acuut_gevaar", SURE, 0.99, "model")
+    _, door, conversation = door_with(db, settings, [BotReply(text="Ik geef dit ook door aan het wijkteam."),
+                                                    BotReply(custom={"handover_ticket": 7})])
+    door.receive(db, conversation, text)
+    assert conversation.handover_reason == "crisis"

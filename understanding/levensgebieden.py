@@ -63,9 +63,11 @@ get_model = _saved.get
 reset = _saved.reset
 
 
-def predict(text: str, margin: float = 0.0, required: bool = False) -> dict[str, list[str]]:
-    """{code: [own words]}; {} for an empty message, a button payload, or no model."""
+def predict(text: str, margin: float = 0.0, required: bool = False, supported=(),
+            supported_margin: float = 0.0) -> dict[str, list[str]]:
+    """{code: [own words]}; {} for an empty message, a button payload, or no model.
+    supported: codes other evidence heard (they need only threshold + supported_margin)."""
     if not text or not text.strip() or text.startswith("/"):
         return {}
     model = get_model(required=required)
-    return model.predict(text, margin) if model is not None else {}
+    return model.predict(text, margin, supported, supported_margin) if model is not None else {}

@@ -34,10 +34,13 @@ class MultiLabelModel:
         by_meaning = models.sigmoid(vectors @ self.coef.T + self.intercept)
         return (by_meaning + self.words.predict_proba(texts)) / 2
 
-    def predict(self, text: str, margin: float = 0.0) -> dict[str, list[str]]:
-        """{label: [own words]} for every label above its threshold (+ margin)."""
+    def predict(self, text: str, margin: float = 0.0, supported: Sequence[str] = (),
+                supported_margin: float = 0.0) -> dict[str, list[str]]:
+        """{label: [own words]} for every label above its threshold (+ margin); a label in
+        `supported` (other evidence heard it too) needs its threshold + supported_margin."""
         p = self.proba(models.embed([text]), [text])[0]
-        found = [c for j, c in enumerate(self.labels) if p[j] >= min(0.99, self.thresholds[j] + margin)]
+        found = [c for j, c in enumerate(self.labels)
+                 if p[j] >= min(0.99, self.thresholds[j] + (supported_margin if c in supported else margin))]
         if not found:
             return {}
         parts = clauses(text)

@@ -109,7 +109,7 @@ def handover_advice(tracker: Tracker) -> tuple[bool, str | None]:
         return True, "zorg_om_ander"
     # Two levensgebieden without a network that helps: only once the eigen-kracht
     # question was answered (eigen is None before).
-    breed = len(codes) >= 3 or (len(codes) >= 2 and eigen in ("soms", "nee", "onbekend"))
+    breed = (len(codes) >= 3 and eigen != "ja") or (len(codes) >= 2 and eigen in ("nee", "onbekend"))
     # After any offer the breadth alone does not bring a second one (the resident can
     # still say yes, or ask for a person).
     if breed and not eerder:
