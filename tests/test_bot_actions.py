@@ -260,3 +260,20 @@ def test_zoek_hulp_offers_two_or_three_real_services():
         assert m["naam"] and m["wat"]
     assert slots["handover_advies"] is False
     assert len(slots["aangeboden"]) == len(items)
+
+
+@pytest.mark.parametrize("signalen, offered", [({}, False), ({"regieverlies": ["ik overzie het niet meer"]}, True)])
+def test_no_match_gives_the_loket_and_the_wijkteam_only_with_a_reason(monkeypatch, signalen, offered):
+    """Nothing in the sociale kaart fits: the resident hears so, with the loket's number. A
+    question about a club is no reason for the wijkteam; losing grip is."""
+    from bot.actions import zoeken
+
+    monkeypatch.setattr(zoeken, "find_offers", lambda *args, **kwargs: [])
+    t = tracker("ja", "affirm", slots={
+        "levensgebieden": ["dagbesteding"], "vraag_codes": ["dagbesteding"], "vraag_tekst": "een klaverjasclub",
+        "levensgebied_woorden": {"dagbesteding": ["klaverjasclub"]}, "eigen_kracht": "ja", "signalen": signalen})
+    msgs, slots = run(ActionZoekHulp(), t)
+    responses = [m.get("response") for m in msgs]
+    assert responses == (["utter_eigen_kracht_ja", "utter_geen_match"] if offered
+                         else ["utter_eigen_kracht_ja", "utter_geen_match", "utter_anything_else"])
+    assert bool(slots["handover_advies"]) is offered

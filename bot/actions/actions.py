@@ -312,8 +312,16 @@ class ActionZoekHulp(Action):
             dispatcher.utter_message(response="utter_zoeken_kapot")
             return [SlotSet("handover_advies", True), SlotSet("handover_reden", reden or "helpt_niet")]
         if not offers:
+            # Nothing fits: say so, with the loket's number. The wijkteam only when there is
+            # a reason for it (handover_advice); a resident who asked for a club or a form
+            # has the lighter help of the loket (chosen on eval/tuning: two wrong offers).
             dispatcher.utter_message(response="utter_geen_match")
-            return [SlotSet("handover_advies", True), SlotSet("handover_reden", reden or "helpt_niet")]
+            if advies:
+                return [SlotSet("handover_advies", True), SlotSet("handover_reden", reden)]
+            # No "does this help?" after nothing was found: the next question, then listen.
+            dispatcher.utter_message(response="utter_anything_else")
+            return [SlotSet("handover_advies", False), SlotSet("handover_reden", reden),
+                    FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_hulp_intro")
         for i, offer in enumerate(offers, start=1):
             dispatcher.utter_message(
