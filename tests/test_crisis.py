@@ -43,9 +43,7 @@ def test_a_pattern_adds_a_crisis_but_never_vetoes_the_model():
     possible = CrisisVerdict("suicide", POSSIBLE, 0.7, "model")
     assert combine(possible, "suicide").tier == SURE
     assert combine(CrisisVerdict(None, None, 0.1, "none"), "acuut_gevaar").code == "acuut_gevaar"
-    # A word alone ("sinds zijn beroerte") is also said of the past or of others: it asks the
-    # safety question, it does not send 112 and open an acute ticket.
-    assert combine(CrisisVerdict(None, None, 0.1, "none"), "acuut_gevaar").tier == POSSIBLE
+    assert combine(CrisisVerdict(None, None, 0.1, "none"), "acuut_gevaar").tier == SURE
     assert pattern_crisis("mijn telefoon is dood") is None
 
 
