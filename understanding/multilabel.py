@@ -50,6 +50,19 @@ class MultiLabelModel:
         return {c: [parts[int(np.argmax(cp[:, self.labels.index(c)]))]] for c in found}
 
 
+def ensure_saved(name: str, fingerprint: str, train_model, reset, force: bool = False) -> dict:
+    """Train (train_model() -> (model, info)) and save under `name` when missing or when the
+    fingerprint of its training data changed; idempotent, for `iad setup`."""
+    if not force and models.saved_fingerprint(name) == fingerprint:
+        return {"status": "up to date", "cv_macro_f1": models.load_meta(name)["cross_validation"]["macro_f1"]}
+    model, info = train_model()
+    models.save(name, {"coef": model.coef, "intercept": model.intercept, "thresholds": model.thresholds},
+                {"fingerprint": fingerprint, **info}, words=model.words)
+    reset()
+    return {"status": "trained", "cv_macro_f1": info["cross_validation"]["macro_f1"],
+            "per_label_f1": info["cross_validation"]["per_label_f1"]}
+
+
 def f1(y: np.ndarray, pred: np.ndarray) -> float:
     tp = int((pred & (y == 1)).sum())
     fp = int((pred & (y == 0)).sum())

@@ -12,7 +12,7 @@ import numpy as np
 
 from understanding import models
 from understanding.corpus import Example, load_examples
-from understanding.multilabel import THRESHOLD_GRID, MultiLabelModel
+from understanding.multilabel import THRESHOLD_GRID, MultiLabelModel, ensure_saved
 from understanding.multilabel import train as train_multilabel
 
 NAME = "signalen-classifier"
@@ -47,15 +47,7 @@ def _fingerprint(examples: list[Example]) -> str:
 def ensure_model(force: bool = False) -> dict:
     """Train and save when missing or when the corpus changed (idempotent, `iad setup`)."""
     examples = load_examples()
-    fp = _fingerprint(examples)
-    if not force and models.saved_fingerprint(NAME) == fp:
-        return {"status": "up to date", "cv_macro_f1": models.load_meta(NAME)["cross_validation"]["macro_f1"]}
-    model, info = train(examples)
-    models.save(NAME, {"coef": model.coef, "intercept": model.intercept, "thresholds": model.thresholds},
-                {"fingerprint": fp, **info}, words=model.words)
-    reset()
-    return {"status": "trained", "cv_macro_f1": info["cross_validation"]["macro_f1"],
-            "per_signal_f1": info["cross_validation"]["per_label_f1"]}
+    return ensure_saved(NAME, _fingerprint(examples), lambda: train(examples), lambda: reset(), force)
 
 
 _saved = models.SavedModel(
