@@ -321,29 +321,33 @@ class ActionAskHandoverTelefoon(Action):
         return []
 
 
-class ActionAskHandoverContact(Action):
-    """How the wijkteam gets in touch; in a conversation about domestic violence (slot
-    veilig_contact) only a way that is safe, or none: the resident gets in touch."""
+class _AskSafelyAfterViolence:
+    """Asks `response`; in a conversation about domestic violence (slot veilig_contact) its
+    `_veilig` twin, which asks only for what is safe. A mixin, not an Action: rasa-sdk
+    registers every Action subclass under its name."""
+
+    response = ""
 
     def name(self) -> str:
-        return "action_ask_handover_contact"
+        return "action_ask_" + self.response.removeprefix("utter_ask_")
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
         veilig = "_veilig" if tracker.get_slot("veilig_contact") else ""
-        dispatcher.utter_message(response=f"utter_ask_handover_contact{veilig}")
+        dispatcher.utter_message(response=f"{self.response}{veilig}")
         return []
 
 
-class ActionAskHandoverMoment(Action):
+class ActionAskHandoverContact(_AskSafelyAfterViolence, Action):
+    """How the wijkteam gets in touch; with domestic violence only a way that is safe, or
+    none: the resident gets in touch."""
+
+    response = "utter_ask_handover_contact"
+
+
+class ActionAskHandoverMoment(_AskSafelyAfterViolence, Action):
     """When suits the resident; with domestic violence: when it is safe."""
 
-    def name(self) -> str:
-        return "action_ask_handover_moment"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
-        veilig = "_veilig" if tracker.get_slot("veilig_contact") else ""
-        dispatcher.utter_message(response=f"utter_ask_handover_moment{veilig}")
-        return []
+    response = "utter_ask_handover_moment"
 
 
 def contact_preference(tracker: Tracker) -> str | None:
