@@ -10,9 +10,33 @@ from sqlalchemy import create_engine, text
 from measure.dialogues import WebChatDriver
 from knowledge.bench import percentile
 
-# A resident's way to a search: a question, then short answers to the bot's questions.
-OPENING = ["hallo", "ik heb veel schulden en ik kom niet rond"]
-ANSWERS = ["nee, er is niemand die mij helpt", "nee", "weet ik niet"]
+# A resident's way to a search: a greeting, a question, then short answers to the bot's
+# questions. Every conversation says it in other words, so no process can answer a turn
+# from what it kept of an earlier one (the understanding models keep embeddings per text).
+GREETINGS = ["hallo", "goedemiddag", "hoi", "dag", "goedemorgen"]
+QUESTIONS = [
+    "ik heb veel schulden en ik kom niet rond",
+    "ik heb rekeningen die ik niet kan betalen",
+    "de huur is te hoog en ik heb een achterstand",
+    "ik krijg steeds aanmaningen en weet niet wat ik moet doen",
+    "mijn geld is altijd op voor het eind van de maand",
+    "ik heb een schuld bij de energie en bij de zorgverzekering",
+    "ik zoek hulp met mijn geldzaken",
+    "er komt een deurwaarder en ik ben bang",
+]
+ANSWERS = [
+    ["nee, er is niemand die mij helpt", "nee", "weet ik niet"],
+    ["nee niemand", "nee hoor", "geen idee"],
+    ["ik doe alles alleen", "nee dat niet", "ik weet het niet"],
+    ["er helpt nog niemand", "nee, alleen dit", "weet niet"],
+]
+
+
+def _turns(n: int) -> list[str]:
+    question = QUESTIONS[n % len(QUESTIONS)]
+    if n >= len(QUESTIONS):
+        question += f" (al {n // len(QUESTIONS) + 1} maanden)"
+    return [GREETINGS[n % len(GREETINGS)], question, *ANSWERS[n % len(ANSWERS)]]
 
 
 def bench_dialogue(base_url: str, database_url: str, conversations: int = 20) -> dict:
@@ -22,9 +46,9 @@ def bench_dialogue(base_url: str, database_url: str, conversations: int = 20) ->
     search_turns: list[float] = []
     other_turns: list[float] = []
     missed = 0
-    for _ in range(conversations):
+    for n in range(conversations):
         cid = driver.start()
-        for turn in OPENING + ANSWERS:
+        for turn in _turns(n):
             started = time.perf_counter()
             replies = driver.say(cid, turn)
             elapsed = (time.perf_counter() - started) * 1000

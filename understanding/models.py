@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,11 +31,36 @@ def sentences(text: str) -> list[str]:
     return [p for p in parts if len(p.split()) >= 2]
 
 
+# One turn asks for the same text more than once (levensgebieden, signals, their
+# clauses): each text is embedded once per process, the last EMBED_CACHE_SIZE kept.
+EMBED_CACHE_SIZE = 2048
+_embedded: OrderedDict[str, np.ndarray] = OrderedDict()
+_embedded_lock = threading.Lock()
+
+
 def embed(texts: Sequence[str]) -> np.ndarray:
     """Resident messages as vectors (the e5 ``query:`` prompt)."""
     from knowledge.embeddings import embed_queries
 
-    return embed_queries(list(texts))
+    texts = list(texts)
+    if not texts:
+        return embed_queries(texts)
+    with _embedded_lock:
+        missing = list(dict.fromkeys(t for t in texts if t not in _embedded))
+    if missing:
+        vectors = embed_queries(missing)
+        with _embedded_lock:
+            _embedded.update(zip(missing, vectors))
+            while len(_embedded) > EMBED_CACHE_SIZE:
+                _embedded.popitem(last=False)
+    with _embedded_lock:
+        found = [_embedded.get(t) for t in texts]
+        for t in texts:
+            if t in _embedded:
+                _embedded.move_to_end(t)
+    if any(v is None for v in found):  # pushed out by another thread meanwhile
+        return embed_queries(texts)
+    return np.array(found, dtype=np.float32)
 
 
 def embed_for_training(texts: Sequence[str]) -> np.ndarray:
@@ -49,10 +75,10 @@ def embed_for_training(texts: Sequence[str]) -> np.ndarray:
             cache = dict(zip(stored["keys"].tolist(), stored["vectors"]))
     missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
     if missing:
-        from knowledge.embeddings import bulk_threads
+        from knowledge.embeddings import bulk_threads, embed_queries
 
         with bulk_threads():
-            vectors = embed([t for _, t in missing])
+            vectors = embed_queries([t for _, t in missing])
         cache.update({k: v for (k, _), v in zip(missing, vectors)})
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache_file, keys=np.array(list(cache)), vectors=np.array(list(cache.values()), dtype=np.float32))
