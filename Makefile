@@ -6,10 +6,11 @@ PY311 = $(shell scripts/find-python 3.11)
 PY312 = $(shell scripts/find-python 3.12 2>/dev/null)
 
 APP_ENV  := .venv/.installed
+LINT_ENV := .venv/.lint-installed
 RASA_ENV := .venv-rasa/.installed
 E5REF_ENV := .venv-e5ref/.installed
 
-.PHONY: install setup run test test-fast browser clean-env
+.PHONY: install setup run test test-fast lint browser clean-env
 
 install: $(APP_ENV) $(RASA_ENV) $(E5REF_ENV)
 
@@ -19,6 +20,11 @@ $(APP_ENV): requirements/app.txt requirements/app.lock pyproject.toml
 	.venv/bin/pip install -q torch==2.13.0
 	.venv/bin/pip install -q -r requirements/app.txt -c requirements/app.lock
 	.venv/bin/pip install -q --no-deps -e .
+	touch $@
+
+# The lint tools, in the app environment (not needed at run time).
+$(LINT_ENV): $(APP_ENV) requirements/lint.txt
+	.venv/bin/pip install -q -r requirements/lint.txt
 	touch $@
 
 # Rasa Open Source 3.6.21 needs Python 3.10: its own environment.
@@ -50,7 +56,15 @@ setup: install
 run: setup
 	.venv/bin/iad run
 
-test: setup browser
+# ruff (lint and format), the layers (.importlinter, see ARCHITECTURE.md) and mypy on the
+# packages pyproject.toml names.
+lint: $(LINT_ENV)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+	.venv/bin/mypy
+
+test: lint setup browser
 	.venv/bin/pytest
 
 test-fast: install

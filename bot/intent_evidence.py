@@ -14,6 +14,7 @@ The vocabulary is deliberately broad: every training example of these intents mu
 
 Plain Python, no Rasa: imported by the Rasa venv (the component) and the app venv (tests).
 """
+
 from __future__ import annotations
 
 import re

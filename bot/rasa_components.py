@@ -1,8 +1,9 @@
 """Our own Rasa NLU component (runs in the Rasa venv; Rasa imports it by the name in
 bot/config.yml, with the project folder on PYTHONPATH)."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text, Type
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -22,22 +23,27 @@ class IntentEvidenceGuard(GraphComponent, IntentClassifier):
     with that intent's own confidence (so a weak runner-up still ends in the fallback)."""
 
     @classmethod
-    def required_components(cls) -> List[Type]:
+    def required_components(cls) -> list[type]:
         return [IntentClassifier]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         self.component_config = config
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> IntentEvidenceGuard:
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> IntentEvidenceGuard:
         return cls(config)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = message.data.get(INTENT) or {}
             text = message.get(TEXT) or ""

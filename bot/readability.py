@@ -14,6 +14,7 @@ LIMITS below are what tests/test_bot_domain.py enforces. The per-response limits
 room for one necessary long word (a phone number, "huisartsenpost"); the domain averages
 hold the line for the whole conversation.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,11 +26,11 @@ import yaml
 DOMAIN_DIR = Path(__file__).resolve().parent / "domain"
 
 LIMITS = {
-    "max_sentence_words": 15,        # B1 guides: no sentence over 15-20 words; we take 15
+    "max_sentence_words": 15,  # B1 guides: no sentence over 15-20 words; we take 15
     "max_avg_sentence_words": 12.0,  # per response: B1 guides advise 10-12 on average
-    "min_flesch": 60.0,              # per response: 60+ is "fairly easy" on Flesch-Douma
+    "min_flesch": 60.0,  # per response: 60+ is "fairly easy" on Flesch-Douma
     "max_domain_avg_sentence_words": 10.0,  # over all Dutch responses
-    "min_domain_avg_flesch": 70.0,          # over all Dutch responses: "easy"
+    "min_domain_avg_flesch": 70.0,  # over all Dutch responses: "easy"
 }
 # Texts that are not ours: a directory entry is shown as the sociale kaart gives it
 # (cut to its first sentence, at most 22 words, by bot/actions/zoeken.py).
@@ -48,7 +49,7 @@ class Measured:
 
 
 def sample_values() -> dict[str, str]:
-    from iad.config import get_settings
+    from core.config import get_settings
 
     s = get_settings()
     return {
@@ -62,7 +63,7 @@ def sample_values() -> dict[str, str]:
 
 def response_texts(domain_dir: Path = DOMAIN_DIR) -> list[tuple[str, str, str]]:
     """(response name, lang, text with placeholders filled) for every variation."""
-    from iad.crisis import crisis_reply
+    from core.crisis import crisis_reply
 
     values = sample_values()
     out = []
@@ -80,7 +81,7 @@ def response_texts(domain_dir: Path = DOMAIN_DIR) -> list[tuple[str, str, str]]:
                 vals = dict(values)
                 if name.startswith("utter_crisis_"):
                     vals["contact"] = crisis_reply(name.removeprefix("utter_crisis_"), lang)
-                filled = re.sub(r"\{(\w+)\}", lambda m: vals.get(m.group(1), m.group(0)), text)
+                filled = re.sub(r"\{(\w+)\}", lambda m, vals=vals: vals.get(m.group(1), m.group(0)), text)
                 out.append((name, lang, filled))
     return out
 
@@ -155,6 +156,10 @@ if __name__ == "__main__":
     for m in sorted(ms, key=lambda m: m.flesch):
         print(f"{m.flesch:6.1f} {m.avg_sentence_words:5.1f} {m.max_sentence_words:3d} {m.lang} {m.response}")
     nl = [m for m in ms if m.lang == "nl"]
-    print("nl responses:", len(nl), "avg words/sentence %.1f" % (sum(m.avg_sentence_words for m in nl) / len(nl)),
-          "avg Flesch-Douma %.1f" % (sum(m.flesch for m in nl) / len(nl)))
+    print(
+        "nl responses:",
+        len(nl),
+        "avg words/sentence %.1f" % (sum(m.avg_sentence_words for m in nl) / len(nl)),
+        "avg Flesch-Douma %.1f" % (sum(m.flesch for m in nl) / len(nl)),
+    )
     print("problems:", problems(ms) or "none")

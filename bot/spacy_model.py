@@ -8,6 +8,7 @@ Rasa 3.6 pins spaCy < 3.5, which differs from the app's spaCy.
 
     .venv-rasa/bin/python -m bot.spacy_model var/spacy-nl
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Every `intent` block may carry `metadata.levensgebieden`; blocks without it (gre
 out_of_scope, ...) are examples with no levensgebied. Used to train and sanity-check the
 levensgebieden detector; the evaluation sets in ../shared/eval are never read here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ PHONE_ENCRYPTION_KEY. A second, derived key makes an HMAC of the number, so the 
 find the resident's conversation again without decrypting every row. Without a configured
 key (development), one is generated once and kept under the data dir; production must set
 PHONE_ENCRYPTION_KEY (the health check and logs say so)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from conversations.models import Conversation, Status
-from iad.config import Settings
+from core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def normalise_address(address: str | None) -> str | None:
         return None
     value = address.strip()
     if value.lower().startswith("whatsapp:"):
-        value = value[len("whatsapp:"):]
+        value = value[len("whatsapp:") :]
     value = re.sub(r"[\s\-().]", "", value)
     if value.startswith("00"):
         value = "+" + value[2:]
@@ -61,7 +62,9 @@ class AddressBook:
                 "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
             ) from exc
         # A separate key for the lookup hash, so the hash reveals nothing about the cipher key.
-        self._mac_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"iad resident address lookup").derive(raw)
+        self._mac_key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"iad resident address lookup"
+        ).derive(raw)
 
     def encrypt(self, address: str) -> str:
         return self._fernet.encrypt(address.encode("utf-8")).decode("ascii")
@@ -90,7 +93,9 @@ def _dev_key(data_dir: Path) -> bytes:
         return path.read_bytes().strip()
     with os.fdopen(fd, "wb") as handle:
         handle.write(key)
-    log.warning("PHONE_ENCRYPTION_KEY is empty: generated a development key in %s. Set the variable in production.", path)
+    log.warning(
+        "PHONE_ENCRYPTION_KEY is empty: generated a development key in %s. Set the variable in production.", path
+    )
     return key
 
 
@@ -146,7 +151,9 @@ def resident_address(settings: Settings, conversation: Conversation) -> str | No
     return address_book(settings).decrypt(conversation.resident_address_encrypted)
 
 
-def latest_open_conversation(session: Session, settings: Settings, channel: str, address: str | None) -> Conversation | None:
+def latest_open_conversation(
+    session: Session, settings: Settings, channel: str, address: str | None
+) -> Conversation | None:
     """The resident's most recent conversation on this channel that is not closed."""
     number = normalise_address(address)
     if number is None:

@@ -6,13 +6,14 @@ Crisis comes first and never waits for the bot. The learned detector (understand
 gives two tiers: `sure` sends the numbers at once; `possible` asks one direct safety
 question with the number, holds the message, and the answer decides (yes: the numbers,
 then the bot hears the message as a crisis; no: the bot hears it as it was)."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,9 +22,10 @@ from conversations.addresses import find_phone_number, set_resident_address
 from conversations.models import BotDelivery, Conversation, Message, Sender, Status, utcnow
 from conversations.privacy import redact
 from conversations.rasa_client import BotReply, BotUnavailable, RasaClient
-from iad.config import Settings
-from iad.crisis import POSSIBLE, crisis_reply, safety_buttons, safety_no, safety_question
-from iad.taxonomy import merge_words
+from core.bot_contract import Payload
+from core.config import Settings
+from core.crisis import POSSIBLE, crisis_reply, safety_buttons, safety_no, safety_question
+from core.taxonomy import merge_words
 from understanding.answers import NO, YES, yes_or_no
 from understanding.crisis import CrisisVerdict
 from understanding.crisis import detect as detect_crisis
@@ -53,10 +55,15 @@ class Outcome:
 
 
 class FrontDoor:
-    def __init__(self, settings: Settings, rasa: RasaClient, forget: Callable[..., object] | None = None,
-                 on_crisis: Callable[..., object] | None = None,
-                 session_factory: Callable[[], Session] | None = None,
-                 deliver: Callable[[Session, Conversation, Message], object] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        rasa: RasaClient,
+        forget: Callable[..., object] | None = None,
+        on_crisis: Callable[..., object] | None = None,
+        session_factory: Callable[[], Session] | None = None,
+        deliver: Callable[[Session, Conversation, Message], object] | None = None,
+    ):
         self.settings = settings
         self.rasa = rasa
         # Erases a conversation at the resident's request (the inbox owns what else goes with it):
@@ -77,8 +84,15 @@ class FrontDoor:
         session.flush()
         return conversation
 
-    def receive(self, session: Session, conversation: Conversation, text: str, *, external_id: str | None = None,
-                bot_text: str | None = None) -> Outcome:
+    def receive(
+        self,
+        session: Session,
+        conversation: Conversation,
+        text: str,
+        *,
+        external_id: str | None = None,
+        bot_text: str | None = None,
+    ) -> Outcome:
         """bot_text: what the bot hears instead of the text (a typed button title's payload)."""
         if external_id:
             earlier = session.scalar(
@@ -122,7 +136,11 @@ class FrontDoor:
         replies: list[Message] = []
 
         def reply(sender: str, body: str, buttons: list | None = None) -> None:
-            replies.append(Message(conversation=conversation, sender=sender, text=body, buttons=buttons or None, in_reply_to=message.id))
+            replies.append(
+                Message(
+                    conversation=conversation, sender=sender, text=body, buttons=buttons or None, in_reply_to=message.id
+                )
+            )
 
         crisis = verdict.code if verdict.sure else None
         asks_safety = False
@@ -146,14 +164,25 @@ class FrontDoor:
             reply(Sender.SYSTEM, safety_question(verdict.code, lang, self.settings), safety_buttons(lang))
             asks_safety = True
         if removed:
-            reply(Sender.SYSTEM, "Ik heb een BSN of rekeningnummer uit uw bericht gehaald. Dat bewaren we niet. Deel het hier liever niet.")
+            reply(
+                Sender.SYSTEM,
+                "Ik heb een BSN of rekeningnummer uit uw bericht gehaald. Dat bewaren we niet. "
+                "Deel het hier liever niet.",
+            )
 
         # Crisis numbers come before anything else, whoever is handling the conversation,
         # and are stored before the bot is asked anything.
         if crisis:
             conversation.crisis = crisis
-            replies.insert(0, Message(conversation=conversation, sender=Sender.SYSTEM, in_reply_to=message.id,
-                                      text=crisis_reply(crisis, lang, self.settings)))
+            replies.insert(
+                0,
+                Message(
+                    conversation=conversation,
+                    sender=Sender.SYSTEM,
+                    in_reply_to=message.id,
+                    text=crisis_reply(crisis, lang, self.settings),
+                ),
+            )
             session.add_all(replies)
             if self.on_crisis is not None:
                 self.on_crisis(session, conversation, crisis)
@@ -186,13 +215,16 @@ class FrontDoor:
         self.rasa.set_slots(conversation_id, slots, new_session=new_session)
         return self.rasa.send(conversation_id, text)
 
-    def _ask_bot(self, session: Session, conversation: Conversation, message: Message, text: str,
-                 crisis: str | None) -> list[Message]:
+    def _ask_bot(
+        self, session: Session, conversation: Conversation, message: Message, text: str, crisis: str | None
+    ) -> list[Message]:
         """The bot's replies to this message. On a crisis turn the wait is short: the numbers
         are out already, and a late answer is stored (and sent) when it comes."""
         out: list[Message] = []
         slots = self._slots(conversation, crisis)
-        call = self._bot_calls.submit(self._call_bot, conversation.id, slots, not conversation.bot_session_started, text)
+        call = self._bot_calls.submit(
+            self._call_bot, conversation.id, slots, not conversation.bot_session_started, text
+        )
         conversation.bot_session_started = True
         try:
             bot_replies = call.result(timeout=CRISIS_BOT_WAIT_SECONDS if crisis else None)
@@ -204,12 +236,16 @@ class FrontDoor:
         except BotUnavailable as exc:
             log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)
             # On a crisis turn the numbers went out already; this says why nothing else follows.
-            out.append(Message(
-                conversation=conversation, sender=Sender.SYSTEM, in_reply_to=message.id,
-                text="De digitale assistent is even niet bereikbaar. Uw bericht is bewaard. "
-                     f"Wilt u nu iemand spreken? Bel {self.settings.loket_name}: {self.settings.loket_phone} "
-                     f"({self.settings.loket_hours}).",
-            ))
+            out.append(
+                Message(
+                    conversation=conversation,
+                    sender=Sender.SYSTEM,
+                    in_reply_to=message.id,
+                    text="De digitale assistent is even niet bereikbaar. Uw bericht is bewaard. "
+                    f"Wilt u nu iemand spreken? Bel {self.settings.loket_name}: {self.settings.loket_phone} "
+                    f"({self.settings.loket_hours}).",
+                )
+            )
             return out
         message.bot_delivery = BotDelivery.DELIVERED
         return out + self._bot_messages(conversation, bot_replies, message.id)
@@ -221,8 +257,15 @@ class FrontDoor:
             if bot_reply.custom:
                 self._apply_bot_signals(conversation, bot_reply.custom)
             if bot_reply.text or bot_reply.buttons:
-                out.append(Message(conversation=conversation, sender=Sender.BOT, text=bot_reply.text,
-                                   buttons=bot_reply.buttons or None, in_reply_to=in_reply_to))
+                out.append(
+                    Message(
+                        conversation=conversation,
+                        sender=Sender.BOT,
+                        text=bot_reply.text,
+                        buttons=bot_reply.buttons or None,
+                        in_reply_to=in_reply_to,
+                    )
+                )
         return out
 
     def _store_late(self, conversation_id: str, message_id: int, done) -> None:
@@ -253,17 +296,17 @@ class FrontDoor:
 
     def _apply_bot_signals(self, conversation: Conversation, custom: dict) -> None:
         """The bot reports what it heard and decided through a custom payload (not shown)."""
-        if custom.get("handover_offered"):
-            conversation.handover_reason = str(custom["handover_offered"])[:40]
-        elif custom.get("handover_ticket") and conversation.handover_reason is None:
+        if custom.get(Payload.HANDOVER_OFFERED):
+            conversation.handover_reason = str(custom[Payload.HANDOVER_OFFERED])[:40]
+        elif custom.get(Payload.HANDOVER_TICKET) and conversation.handover_reason is None:
             # A ticket opened without an offer: acute danger (action_handover_acuut).
             conversation.handover_reason = "crisis"
-        if custom.get("forget_conversation"):
+        if custom.get(Payload.FORGET_CONVERSATION):
             conversation.forget_requested = True
-        if custom.get("expect_callback_number"):
+        if custom.get(Payload.EXPECT_CALLBACK_NUMBER):
             conversation.awaiting_callback_number = True
-        if isinstance(custom.get("levensgebieden"), dict):
-            conversation.levensgebieden = merge_words(conversation.levensgebieden, custom["levensgebieden"])
+        if isinstance(custom.get(Payload.LEVENSGEBIEDEN), dict):
+            conversation.levensgebieden = merge_words(conversation.levensgebieden, custom[Payload.LEVENSGEBIEDEN])
 
     def _slots(self, conversation: Conversation, crisis: str | None) -> dict:
         # The bot hears the levensgebieden itself and reports them back in a custom payload.

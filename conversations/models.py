@@ -1,14 +1,16 @@
 """A conversation is one row with a channel and a status (with the bot, with a person,
 closed); messages belong to it. Every channel translates to and from this model."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from iad.db import Base
+from core.db import Base
+from core.timefmt import as_utc, utcnow  # noqa: F401  (others read them from here too)
 
 CHANNELS = ("web", "whatsapp", "voice")
 
@@ -33,15 +35,6 @@ class BotDelivery:
     DELIVERED = "delivered"
     PENDING = "pending"
     NOT_FOR_BOT = "not_for_bot"  # the conversation was with staff
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite gives naive datetimes back; everything we store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def new_conversation_id() -> str:
@@ -81,7 +74,7 @@ class Conversation(Base):
     # Not stored: set during a turn when the resident asked to erase the conversation.
     forget_requested = False
 
-    messages: Mapped[list["Message"]] = relationship(
+    messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
     )
 

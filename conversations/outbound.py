@@ -1,10 +1,11 @@
 """Messages that start on our side (a staff reply) reach the resident on the channel they
 came from. The web channel needs nothing: the widget fetches new messages. Other channels
 register a sender here at app start (webhooks/ owns them), so this package knows no Twilio."""
+
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 

@@ -1,5 +1,6 @@
 """No BSN or IBAN is ever stored: they are cut out of resident messages before the
 message is saved or passed on, and the resident is told why."""
+
 from __future__ import annotations
 
 import re

@@ -1,11 +1,12 @@
 """The web app's only way to the bot: Rasa's REST channel and HTTP API on loopback."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import requests
 
-from iad.config import Settings
+from core.config import Settings
 
 
 class BotUnavailable(Exception):
@@ -32,8 +33,12 @@ class RasaClient:
         would sort before `session_started` and be dropped when the tracker is read again."""
         events = [{"event": "slot", "name": name, "value": value} for name, value in slots.items()]
         if new_session:
-            events = [{"event": "action", "name": "action_session_start"}, {"event": "session_started"},
-                      *events, {"event": "action", "name": "action_listen"}]
+            events = [
+                {"event": "action", "name": "action_session_start"},
+                {"event": "session_started"},
+                *events,
+                {"event": "action", "name": "action_listen"},
+            ]
         self._post(f"/conversations/{conversation_id}/tracker/events", events, params={"token": self.token})
 
     def send(self, conversation_id: str, text: str) -> list[BotReply]:
@@ -43,7 +48,10 @@ class RasaClient:
             replies.append(
                 BotReply(
                     text=item.get("text") or "",
-                    buttons=[{"title": b.get("title", ""), "payload": b.get("payload", "")} for b in item.get("buttons") or []],
+                    buttons=[
+                        {"title": b.get("title", ""), "payload": b.get("payload", "")}
+                        for b in item.get("buttons") or []
+                    ],
                     custom=item.get("custom"),
                 )
             )

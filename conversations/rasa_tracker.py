@@ -8,6 +8,7 @@ tracker store), so the app deletes the rows itself, in Rasa's `events` table, on
 database that RASA_TRACKER_STORE_URL names (SQLite by default, PostgreSQL when set). The
 Rasa server reads a tracker from the store on every message, so it keeps no copy.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import column, create_engine, delete, inspect, table
 from sqlalchemy.engine import Engine, make_url
 
-from iad.config import Settings
+from core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,8 @@ def erase_trackers(settings: Settings, conversation_ids: Iterable[str]) -> int:
             if not inspect(connection).has_table("events"):
                 return 0
             for start in range(0, len(ids), _BATCH):
-                result = connection.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(ids[start:start + _BATCH])))
+                result = connection.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(ids[start : start + _BATCH])))
                 deleted += max(result.rowcount or 0, 0)
     finally:
         engine.dispose()
     return deleted
-

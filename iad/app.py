@@ -1,4 +1,5 @@
 """The web app: the residents' front door (chat API, Twilio webhooks, widget) and the staff inbox."""
+
 from __future__ import annotations
 
 import logging
@@ -8,8 +9,8 @@ from werkzeug.exceptions import HTTPException
 
 from conversations.front_door import FrontDoor
 from conversations.rasa_client import RasaClient
-from iad.config import Settings, get_settings
-from iad.db import get_engine, session_factory
+from core.config import Settings, get_settings
+from core.db import get_engine, session_factory
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -26,11 +27,17 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     make_session = session_factory(get_engine(settings.database_url))
     from conversations.outbound import deliver
-    from inbox.handover import raise_for_crisis
-    from inbox.regie import forget
+    from handover.regie import forget
+    from handover.tickets import raise_for_crisis
 
-    app.extensions["front_door"] = FrontDoor(settings, RasaClient(settings), forget=forget, on_crisis=raise_for_crisis,
-                                             session_factory=make_session, deliver=deliver)
+    app.extensions["front_door"] = FrontDoor(
+        settings,
+        RasaClient(settings),
+        forget=forget,
+        on_crisis=raise_for_crisis,
+        session_factory=make_session,
+        deliver=deliver,
+    )
 
     @app.before_request
     def _open_session():
@@ -43,9 +50,8 @@ def create_app(settings: Settings | None = None) -> Flask:
             db.close()
 
     from iad.health import bp as health_bp
-    from webhooks.web import bp as web_bp
-
     from webhooks.channels import init_app as init_channels
+    from webhooks.web import bp as web_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
@@ -66,4 +72,3 @@ def create_app(settings: Settings | None = None) -> Flask:
         return jsonify(error="internal_error", message="Er ging iets mis aan onze kant. Probeer het zo nog eens."), 500
 
     return app
-

@@ -1,4 +1,5 @@
 """`iad`: the one entry point for set-up, running, import/export, evaluation and benchmarks."""
+
 from __future__ import annotations
 
 import json
@@ -6,11 +7,12 @@ import os
 import subprocess
 import sys
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import click
 
-from iad.config import PROJECT_ROOT, get_settings
+from core.config import PROJECT_ROOT, get_settings
 
 
 def _echo_json(data) -> None:
@@ -23,6 +25,7 @@ def main() -> None:
 
 
 # --- set-up -----------------------------------------------------------------------------
+
 
 @main.command()
 @click.option("--skip-train", is_flag=True, help="Do not (re)train the Rasa model.")
@@ -44,13 +47,13 @@ def setup(skip_train: bool, no_demo_data: bool) -> None:
     step("embedding model", lambda: ensure_embedding_model(settings))
     step("database", lambda: upgrade_database())
     if not no_demo_data:
+        from iad.demo_data import load_demo_directory
         from inbox.demo import ensure_demo_teams
-        from sociale_kaart.demo import import_demo_data
 
-        step("demo sociale kaart", lambda: import_demo_data())
+        step("demo sociale kaart", lambda: load_demo_directory())
 
         def demo_teams():
-            from iad.db import session_scope
+            from core.db import session_scope
 
             with session_scope() as session:
                 return ensure_demo_teams(session, settings.loket_phone)
@@ -62,9 +65,16 @@ def setup(skip_train: bool, no_demo_data: bool) -> None:
     step("levensgebieden classifier", lambda: levensgebieden.ensure_model())
     step("handover signals classifier", lambda: signalen.ensure_model())
     # Rasa's spaCy (3.4) differs from the app's, so the pipeline is built in Rasa's environment.
-    step("spaCy nl pipeline for Rasa", lambda: subprocess.run(
-        [str(rasa_python()), "-m", "bot.spacy_model", "var/spacy-nl"],
-        cwd=PROJECT_ROOT, check=True, capture_output=True, text=True).stdout.strip())
+    step(
+        "spaCy nl pipeline for Rasa",
+        lambda: subprocess.run(
+            [str(rasa_python()), "-m", "bot.spacy_model", "var/spacy-nl"],
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip(),
+    )
     if not skip_train:
         from iad.rasa_process import train_if_changed
 
@@ -109,11 +119,22 @@ for _group in (users, teams, wijken, retention):
 
 # --- processes --------------------------------------------------------------------------
 
+
 def honcho_command(settings) -> list[str]:
     # honcho gives each process its own PORT, counting from -p (default 5000); only the web
     # app (first in the Procfile) reads PORT, so it must get ours.
-    return [sys.executable, "-m", "honcho", "-d", str(PROJECT_ROOT), "-f", str(PROJECT_ROOT / "Procfile"),
-            "start", "-p", str(settings.port)]
+    return [
+        sys.executable,
+        "-m",
+        "honcho",
+        "-d",
+        str(PROJECT_ROOT),
+        "-f",
+        str(PROJECT_ROOT / "Procfile"),
+        "start",
+        "-p",
+        str(settings.port),
+    ]
 
 
 @main.command()
@@ -145,8 +166,18 @@ def actions(port: int | None) -> None:
     # Loopback only, like Rasa: only Rasa calls the action server (rasa-sdk binds to
     # SANIC_HOST, else to every interface). Set SANIC_HOST when Rasa runs on another machine.
     os.environ.setdefault("SANIC_HOST", "127.0.0.1")
-    os.execvp(sys.executable, [sys.executable, "-m", "rasa_sdk", "--actions", "bot.actions",
-                               "--port", str(port or settings.action_server_port)])
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "bot.actions",
+            "--port",
+            str(port or settings.action_server_port),
+        ],
+    )
 
 
 @main.group()
@@ -173,95 +204,16 @@ def rasa_train(force: bool) -> None:
     click.echo("trained" if train_if_changed(get_settings(), force=force) else "up to date")
 
 
-# --- evaluation and benchmarks ----------------------------------------------------------
-
-@main.group("eval")
-def eval_group() -> None:
-    """Measure quality on labelled cases (never train on them)."""
-
-
-@eval_group.command("search")
-@click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
-@click.option("--directory", type=click.Path(exists=True, path_type=Path), default=None,
-              help="The directory to search (any importable format); default: the Twente sociale kaart.")
-@click.option("--details", is_flag=True, help="Print the ranking per query too.")
-def eval_search(cases: Path, directory: Path | None, details: bool) -> None:
-    """Hybrid search against a plain BM25 baseline, on a scratch copy of the directory."""
-    from knowledge.evaluate import evaluate_search
-
-    _echo_json(evaluate_search(cases, directory, details=details))
-
-
-@eval_group.command("nlu")
-@click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
-@click.option("--mode", type=click.Choice(["product", "classifier", "lexicon"]), default="product",
-              help="levensgebieden as the bot records them (product), the learned model alone, or the lexicon alone")
-@click.option("--details", is_flag=True, help="per case: what was expected and what came out")
-def eval_nlu(cases: Path, mode: str, details: bool) -> None:
-    """Crisis (both tiers, each tier, each source) and levensgebieden on single messages."""
-    from measure.nlu import evaluate_nlu
-
-    _echo_json(evaluate_nlu(cases, mode=mode, details=details))
-
-
-@eval_group.command("dialogues")
-@click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
-@click.option("--channel", type=click.Choice(["web", "whatsapp", "voice"]), default="web", show_default=True)
-@click.option("--url", default=None, help="A running stack; default: the configured one, else one is started.")
-@click.option("--details", is_flag=True, help="Print the result per conversation too.")
-def eval_dialogues(cases: Path, channel: str, url: str | None, details: bool) -> None:
-    """Drive whole conversations through the public chat API and score them."""
-    from measure.dialogues import evaluate_dialogues
-    from iad.stack import running_stack
-
-    settings = get_settings()
-    with running_stack(url or settings.public_base_url, settings.data_dir / "logs" / "eval") as base_url:
-        result = evaluate_dialogues(cases, base_url, settings, channel=channel)
-    if not details:
-        result.pop("details")
-    _echo_json(result)
-
-
-@main.group("bench")
-def bench_group() -> None:
-    """Speed and load, measured."""
-
-
-@bench_group.command("search")
-@click.option("--services", type=int, default=10_000, show_default=True)
-@click.option("--rounds", type=int, default=10, show_default=True)
-@click.option("--seed", type=int, default=0)
-def bench_search_command(services: int, rounds: int, seed: int) -> None:
-    """p50/p95 search latency (query embedding included) and index build time on a generated directory."""
-    from knowledge.bench import bench_search
-
-    _echo_json(bench_search(services, seed=seed, rounds=rounds))
-
-
-@bench_group.command("dialogue")
-@click.option("--conversations", type=int, default=20, show_default=True)
-@click.option("--url", default=None, help="A running stack; default: the configured one, else one is started.")
-def bench_dialogue_command(conversations: int, url: str | None) -> None:
-    """Turn latency through the chat API, for turns that end in a search (p50/p95)."""
-    from conversations.bench import bench_dialogue
-    from iad.stack import running_stack
-
-    settings = get_settings()
-    with running_stack(url or settings.public_base_url, settings.data_dir / "logs" / "bench") as base_url:
-        _echo_json(bench_dialogue(base_url, settings.database_url, conversations))
-
-
-@bench_group.command("crisis")
-@click.option("--rounds", type=int, default=2, show_default=True, help="Crisis messages per code and channel.")
-def bench_crisis_command(rounds: int) -> None:
-    """Crisis numbers with Rasa stopped (SIGSTOP), on web and phone: every crisis answered within 1 s?"""
-    from measure.crisis_bench import bench_crisis_with_rasa_stopped
-
-    settings = get_settings()
-    _echo_json(bench_crisis_with_rasa_stopped(settings, settings.data_dir / "logs" / "bench-crisis", rounds))
+# --- evaluation and benchmarks (measure/cli.py) ----------------------------------------
+# `iad eval` and `iad bench` come from the measure package through the "iad.commands" entry
+# points (pyproject.toml): measure sits above the app and may import everything, while
+# nothing in the app imports it.
+for _entry in entry_points(group="iad.commands"):
+    main.add_command(_entry.load(), _entry.name)
 
 
 # --- the directory ----------------------------------------------------------------------
+
 
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
@@ -269,12 +221,15 @@ def bench_crisis_command(rounds: int) -> None:
 @click.option("--dataset", default=None, help="Name of the source, for prune.")
 @click.option("--prune", is_flag=True, help="Remove this dataset's services that are not in the file.")
 @click.option("--dry-run", is_flag=True, help="Validate only.")
-def import_command(path: Path, fmt: str | None, dataset: str | None, prune: bool, dry_run: bool) -> None:
+@click.option("--gemeente", default=None, help="The gemeente of services whose service areas name none.")
+def import_command(
+    path: Path, fmt: str | None, dataset: str | None, prune: bool, dry_run: bool, gemeente: str | None
+) -> None:
     """Import a sociale kaart (HSDS JSON/CSV, simple CSV, Twente JSON Lines): validated first,
     one transaction, every bad row reported with its line and reason."""
     from sociale_kaart.importer import import_file
 
-    report = import_file(path, fmt=fmt, dataset=dataset, prune=prune, dry_run=dry_run)
+    report = import_file(path, fmt=fmt, dataset=dataset, prune=prune, dry_run=dry_run, gemeente=gemeente)
     _echo_json(report.to_dict())
     if not report.ok:
         sys.exit(1)

@@ -1,4 +1,5 @@
 """GET /health: every part of the stack, up or down, in one JSON answer."""
+
 from __future__ import annotations
 
 import requests
@@ -6,7 +7,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from conversations.rasa_client import BotUnavailable
-from iad.db import get_engine
+from core.db import get_engine
 
 bp = Blueprint("health", __name__)
 

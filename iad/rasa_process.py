@@ -1,5 +1,6 @@
 """Running Rasa (in its own Python 3.10 environment) from the app's one config:
 the endpoints file is generated, the model is trained only when the bot's data changed."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +11,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy.engine import make_url
 
-from iad.config import PROJECT_ROOT, Settings
+from core.config import PROJECT_ROOT, Settings
 
 BOT_DIR = PROJECT_ROOT / "bot"
 MODEL_NAME = "iad"
@@ -69,16 +70,36 @@ def train_if_changed(settings: Settings, force: bool = False) -> bool:
     """Returns True when a new model was trained."""
     fingerprint_file = settings.rasa_model_dir / f"{MODEL_NAME}.fingerprint"
     fingerprint = training_fingerprint()
-    if not force and model_path(settings).exists() and fingerprint_file.exists() and fingerprint_file.read_text() == fingerprint:
+    if (
+        not force
+        and model_path(settings).exists()
+        and fingerprint_file.exists()
+        and fingerprint_file.read_text() == fingerprint
+    ):
         return False
     settings.rasa_model_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.data_dir / "logs" / "rasa-train.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:  # progress bars would flood the console
         result = subprocess.run(
-            [str(rasa_bin()), "train", "--config", str(BOT_DIR / "config.yml"), "--domain", str(BOT_DIR / "domain"),
-             "--data", str(BOT_DIR / "data"), "--out", str(settings.rasa_model_dir), "--fixed-model-name", MODEL_NAME],
-            cwd=PROJECT_ROOT, env=rasa_env(settings), stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(rasa_bin()),
+                "train",
+                "--config",
+                str(BOT_DIR / "config.yml"),
+                "--domain",
+                str(BOT_DIR / "domain"),
+                "--data",
+                str(BOT_DIR / "data"),
+                "--out",
+                str(settings.rasa_model_dir),
+                "--fixed-model-name",
+                MODEL_NAME,
+            ],
+            cwd=PROJECT_ROOT,
+            env=rasa_env(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     if result.returncode != 0:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
@@ -100,8 +121,19 @@ def rasa_env(settings: Settings) -> dict:
 def run_command(settings: Settings, port: int | None = None) -> list[str]:
     # Loopback only, REST channel only: residents reach the bot through the web app.
     return [
-        str(rasa_bin()), "run", "--enable-api", "--auth-token", settings.rasa_token,
-        "--interface", "127.0.0.1", "--port", str(port or settings.rasa_port),
-        "--model", str(model_path(settings)), "--credentials", str(BOT_DIR / "credentials.yml"),
-        "--endpoints", str(write_endpoints(settings)),
+        str(rasa_bin()),
+        "run",
+        "--enable-api",
+        "--auth-token",
+        settings.rasa_token,
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(port or settings.rasa_port),
+        "--model",
+        str(model_path(settings)),
+        "--credentials",
+        str(BOT_DIR / "credentials.yml"),
+        "--endpoints",
+        str(write_endpoints(settings)),
     ]

@@ -1,22 +1,22 @@
 """The loket staff's web inbox (under /inbox/) and the warm handover to the wijkteam.
 
 The app factory calls `init_app(app)`. The bot opens tickets with
-`inbox.handover.open_handover_ticket` and tells the resident `handover_packet(ticket)`.
+`handover.tickets.open_handover_ticket` and tells the resident `handover_packet(ticket)`.
 """
+
 from __future__ import annotations
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from inbox.settings import InboxSettings, load_inbox_settings
+from handover.settings import InboxSettings, load_inbox_settings
 
 
 def init_app(app: Flask, inbox_settings: InboxSettings | None = None) -> None:
-    import inbox.models  # noqa: F401  (tables on Base.metadata)
+    import handover.models  # noqa: F401  (tables on Base.metadata)
+    from handover.tickets import open_callback_ticket
     from inbox.admin import bp as admin_bp
     from inbox.views import bp as inbox_bp
-
-    from inbox.handover import open_callback_ticket
 
     settings = inbox_settings or load_inbox_settings(app.config.get("IAD_SETTINGS"))
     app.extensions["inbox_settings"] = settings

@@ -1,13 +1,14 @@
 """Beheer: the beheerder manages staff accounts, teams and wijken (with their postcodes)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from inbox import audit
+from handover import audit
+from handover.models import PostcodeRange, StaffUser, Team, Wijk, parse_postcode_ranges
 from inbox.auth import hash_password, role_required
 from inbox.forms import TeamForm, UserForm, WijkForm, choices
-from inbox.models import PostcodeRange, StaffUser, Team, Wijk, parse_postcode_ranges
 from inbox.views import setup_blueprint
 
 bp = Blueprint("inbox_admin", __name__, url_prefix="/inbox/beheer")
@@ -32,7 +33,9 @@ def index():
 def user_edit(user_id: int | None):
     user = g.db.get(StaffUser, user_id) if user_id else None
     if user_id and user is None:
-        return render_template("inbox/error.html", code=404, title="Niet gevonden", message="Deze gebruiker bestaat niet."), 404
+        return render_template(
+            "inbox/error.html", code=404, title="Niet gevonden", message="Deze gebruiker bestaat niet."
+        ), 404
     form = UserForm(obj=user if request.method == "GET" else None)
     form.teams.choices = choices((t.id, t.name) for t in _teams())
     if request.method == "GET" and user is not None:
@@ -62,8 +65,13 @@ def user_edit(user_id: int | None):
             if not user.active:
                 user.session_token = None
             g.db.flush()
-            audit.record(g.db, "user_created" if creating else "user_changed", user=g.staff,
-                         detail={"target_user_id": user.id, **changed}, ip=request.remote_addr)
+            audit.record(
+                g.db,
+                "user_created" if creating else "user_changed",
+                user=g.staff,
+                detail={"target_user_id": user.id, **changed},
+                ip=request.remote_addr,
+            )
             g.db.commit()
             flash(f"Gebruiker {user.display_name} opgeslagen.", "success")
             return redirect(url_for("inbox_admin.index"))
@@ -76,7 +84,9 @@ def user_edit(user_id: int | None):
 def team_edit(team_id: int | None):
     team = g.db.get(Team, team_id) if team_id else None
     if team_id and team is None:
-        return render_template("inbox/error.html", code=404, title="Niet gevonden", message="Dit team bestaat niet."), 404
+        return render_template(
+            "inbox/error.html", code=404, title="Niet gevonden", message="Dit team bestaat niet."
+        ), 404
     form = TeamForm(obj=team if request.method == "GET" else None)
     if form.validate_on_submit():
         clash = g.db.scalar(select(Team).where(func.lower(Team.name) == form.name.data.lower()))
@@ -93,8 +103,13 @@ def team_edit(team_id: int | None):
                     other.is_default = False
             team.is_default = form.is_default.data
             g.db.flush()
-            audit.record(g.db, "team_created" if creating else "team_changed", user=g.staff,
-                         detail={"team_id": team.id, "is_default": team.is_default, "active": team.active}, ip=request.remote_addr)
+            audit.record(
+                g.db,
+                "team_created" if creating else "team_changed",
+                user=g.staff,
+                detail={"team_id": team.id, "is_default": team.is_default, "active": team.active},
+                ip=request.remote_addr,
+            )
             g.db.commit()
             flash(f"Team {team.name} opgeslagen.", "success")
             return redirect(url_for("inbox_admin.index"))
@@ -107,7 +122,9 @@ def team_edit(team_id: int | None):
 def wijk_edit(wijk_id: int | None):
     wijk = g.db.get(Wijk, wijk_id) if wijk_id else None
     if wijk_id and wijk is None:
-        return render_template("inbox/error.html", code=404, title="Niet gevonden", message="Deze wijk bestaat niet."), 404
+        return render_template(
+            "inbox/error.html", code=404, title="Niet gevonden", message="Deze wijk bestaat niet."
+        ), 404
     form = WijkForm()
     form.team.choices = choices((t.id, t.name) for t in _teams())
     if request.method == "GET" and wijk is not None:
@@ -129,8 +146,13 @@ def wijk_edit(wijk_id: int | None):
                 wijk.name, wijk.team_id = form.name.data, form.team.data
                 wijk.postcode_ranges = [PostcodeRange(start=s, end=e) for s, e in ranges]
                 g.db.flush()
-                audit.record(g.db, "wijk_created" if creating else "wijk_changed", user=g.staff,
-                             detail={"wijk_id": wijk.id, "team_id": wijk.team_id, "postcodes": wijk.ranges_text()}, ip=request.remote_addr)
+                audit.record(
+                    g.db,
+                    "wijk_created" if creating else "wijk_changed",
+                    user=g.staff,
+                    detail={"wijk_id": wijk.id, "team_id": wijk.team_id, "postcodes": wijk.ranges_text()},
+                    ip=request.remote_addr,
+                )
                 g.db.commit()
                 flash(f"Wijk {wijk.name} opgeslagen.", "success")
                 return redirect(url_for("inbox_admin.index"))

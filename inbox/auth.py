@@ -1,5 +1,6 @@
 """Staff sign-in: argon2 password hashes, lockout after repeated failures, an idle timeout,
 and a per-login token so a copied cookie stops working at logout."""
+
 from __future__ import annotations
 
 import secrets
@@ -15,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from conversations.models import as_utc, utcnow
-from inbox import audit
-from inbox.models import ROLES, StaffUser
-from inbox.settings import InboxSettings
+from handover import audit
+from handover.models import ROLES, StaffUser
+from handover.settings import InboxSettings
 
 _hasher = PasswordHasher()  # argon2id with the RFC 9106 defaults of argon2-cffi
 # Verified against when the username is unknown, so timing does not reveal which names exist.
@@ -50,12 +51,16 @@ class LoginResult:
     locked_until: datetime | None = None
 
 
-def authenticate(session: Session, username: str, password: str, settings: InboxSettings, *, ip: str | None = None) -> LoginResult:
+def authenticate(
+    session: Session, username: str, password: str, settings: InboxSettings, *, ip: str | None = None
+) -> LoginResult:
     now = utcnow()
     user = session.scalar(select(StaffUser).where(func.lower(StaffUser.username) == username.strip().lower()))
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
-        audit.record(session, "login_failed", username=username.strip()[:80], detail={"why": "unknown_or_inactive"}, ip=ip)
+        audit.record(
+            session, "login_failed", username=username.strip()[:80], detail={"why": "unknown_or_inactive"}, ip=ip
+        )
         return LoginResult(None, "invalid")
     if user.locked_until and as_utc(user.locked_until) > now:
         # Not even checked: a locked account cannot be guessed further.
@@ -106,7 +111,12 @@ def load_staff_user(settings: InboxSettings) -> None:
         g.session_expired = True
         return
     user = g.db.get(StaffUser, staff_id)
-    if user is None or not user.active or not user.session_token or not secrets.compare_digest(user.session_token, token or ""):
+    if (
+        user is None
+        or not user.active
+        or not user.session_token
+        or not secrets.compare_digest(user.session_token, token or "")
+    ):
         session.clear()
         return
     session["seen_at"] = int(time.time())
@@ -118,8 +128,15 @@ def login_required(view):
     def wrapped(*args, **kwargs):
         if g.get("staff") is None:
             if g.get("session_expired"):
-                flash(f"U bent uitgelogd omdat u {current_app.extensions['inbox_settings'].session_timeout_minutes} minuten niets deed. Log opnieuw in.", "info")
-            return redirect(url_for("inbox.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+                flash(
+                    "U bent uitgelogd omdat u "
+                    f"{current_app.extensions['inbox_settings'].session_timeout_minutes} minuten niets deed. "
+                    "Log opnieuw in.",
+                    "info",
+                )
+            return redirect(
+                url_for("inbox.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+            )
         return view(*args, **kwargs)
 
     return wrapped
@@ -133,7 +150,13 @@ def role_required(*roles: str):
         @login_required
         def wrapped(*args, **kwargs):
             if g.staff.role not in roles:
-                audit.record(g.db, "access_denied", user=g.staff, detail={"path": request.path[:200], "needs": list(roles)}, ip=request.remote_addr)
+                audit.record(
+                    g.db,
+                    "access_denied",
+                    user=g.staff,
+                    detail={"path": request.path[:200], "needs": list(roles)},
+                    ip=request.remote_addr,
+                )
                 g.db.commit()
                 abort(403)
             return view(*args, **kwargs)

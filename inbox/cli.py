@@ -1,5 +1,6 @@
 """`iad users`, `iad teams`, `iad wijken`, `iad retention`: set-up and the nightly job.
 The lead registers these groups on the `iad` CLI (iad/cli.py)."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ import json
 import click
 from sqlalchemy import func, select
 
-from iad.config import get_settings
-from iad.db import get_engine, session_scope
+from core.config import get_settings
+from core.db import get_engine, session_scope
 
 
 def _session():
@@ -23,16 +24,26 @@ def users() -> None:
 @users.command("create")
 @click.option("--username", required=True)
 @click.option("--name", "display_name", required=True, help="Shown to colleagues.")
-@click.option("--role", type=click.Choice(["medewerker", "coordinator", "beheerder"]), default="medewerker", show_default=True)
+@click.option(
+    "--role", type=click.Choice(["medewerker", "coordinator", "beheerder"]), default="medewerker", show_default=True
+)
 @click.option("--team", "team_names", multiple=True, help="Team name (repeatable); the team must exist.")
 @click.option("--email", default=None)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="IAD_NEW_PASSWORD",
-              help="Asked for when not given (or set IAD_NEW_PASSWORD for scripts).")
-def users_create(username: str, display_name: str, role: str, team_names: tuple[str, ...], email: str | None, password: str) -> None:
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="IAD_NEW_PASSWORD",
+    help="Asked for when not given (or set IAD_NEW_PASSWORD for scripts).",
+)
+def users_create(
+    username: str, display_name: str, role: str, team_names: tuple[str, ...], email: str | None, password: str
+) -> None:
     """Make a staff account; `--role beheerder` makes the first administrator."""
-    from inbox import audit
+    from handover import audit
+    from handover.models import StaffUser, Team
     from inbox.auth import PasswordTooWeak, hash_password
-    from inbox.models import StaffUser, Team
 
     try:
         password_hash = hash_password(password)
@@ -47,10 +58,22 @@ def users_create(username: str, display_name: str, role: str, team_names: tuple[
             if team is None:
                 raise click.ClickException(f"no team {name!r}: create it with `iad teams create --name ...`")
             teams.append(team)
-        user = StaffUser(username=username, display_name=display_name, role=role, email=email, password_hash=password_hash, teams=teams)
+        user = StaffUser(
+            username=username,
+            display_name=display_name,
+            role=role,
+            email=email,
+            password_hash=password_hash,
+            teams=teams,
+        )
         session.add(user)
         session.flush()
-        audit.record(session, "user_created", username="cli", detail={"target_user_id": user.id, "role": role, "team_ids": [t.id for t in teams]})
+        audit.record(
+            session,
+            "user_created",
+            username="cli",
+            detail={"target_user_id": user.id, "role": role, "team_ids": [t.id for t in teams]},
+        )
         click.echo(f"created {role} {username} (id {user.id})")
 
 
@@ -64,8 +87,8 @@ def teams() -> None:
 @click.option("--phone", default=None, help="Shown to the resident.")
 @click.option("--default", "is_default", is_flag=True, help="Receives handovers whose wijk is unknown.")
 def teams_create(name: str, phone: str | None, is_default: bool) -> None:
-    from inbox import audit
-    from inbox.models import Team
+    from handover import audit
+    from handover.models import Team
 
     with _session() as session:
         if session.scalar(select(Team).where(func.lower(Team.name) == name.lower())):
@@ -90,9 +113,8 @@ def wijken() -> None:
 @click.option("--team", "team_name", required=True)
 @click.option("--postcodes", required=True, help="Four-digit postcodes: '7511-7515, 7521'.")
 def wijken_create(name: str, team_name: str, postcodes: str) -> None:
-    from inbox import audit
-    from inbox.models import parse_postcode_ranges
-    from inbox.models import PostcodeRange, Team, Wijk
+    from handover import audit
+    from handover.models import PostcodeRange, Team, Wijk, parse_postcode_ranges
 
     try:
         ranges = parse_postcode_ranges(postcodes)
@@ -105,7 +127,12 @@ def wijken_create(name: str, team_name: str, postcodes: str) -> None:
         wijk = Wijk(name=name, team=team, postcode_ranges=[PostcodeRange(start=s, end=e) for s, e in ranges])
         session.add(wijk)
         session.flush()
-        audit.record(session, "wijk_created", username="cli", detail={"wijk_id": wijk.id, "team_id": team.id, "postcodes": wijk.ranges_text()})
+        audit.record(
+            session,
+            "wijk_created",
+            username="cli",
+            detail={"wijk_id": wijk.id, "team_id": team.id, "postcodes": wijk.ranges_text()},
+        )
         click.echo(f"created wijk {name} ({wijk.ranges_text()}) -> {team.name}")
 
 
@@ -117,7 +144,7 @@ def retention() -> None:
 @retention.command("run")
 def retention_run() -> None:
     """Delete closed tickets and old conversations; redact unconsented transcripts. Run daily."""
-    from inbox.retention import run_retention
+    from handover.retention import run_retention
 
     with _session() as session:
         counts = run_retention(session)

@@ -1,12 +1,13 @@
 """The demo municipality's wijkteams, so `make run` routes handovers somewhere real.
 Only when no team exists yet: a municipality's own teams are never touched."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox import audit
-from inbox.models import PostcodeRange, Team, Wijk
+from handover import audit
+from handover.models import PostcodeRange, Team, Wijk
 
 # Enschede's postcode areas, grouped into two demo teams (the phone is the loket's).
 DEMO_TEAMS = {

@@ -1,5 +1,6 @@
 """A ticket for the wijkteam's own system: JSON (for import) or PDF (for a person).
 Both hold exactly what the inbox shows: what the resident agreed to share."""
+
 from __future__ import annotations
 
 import logging
@@ -10,10 +11,18 @@ from fpdf import FPDF
 from sqlalchemy.orm import Session
 
 from conversations.models import as_utc
-from iad.taxonomy import label
-from inbox.models import CLOSING_REASONS, CONSENT_SCOPES, CONTACT_PREFERENCES, REASONS, STATUSES, URGENCY_LABELS, HandoverTicket
+from core.taxonomy import label
+from core.timefmt import dutch_datetime
+from handover.models import (
+    CLOSING_REASONS,
+    CONSENT_SCOPES,
+    CONTACT_PREFERENCES,
+    REASONS,
+    STATUSES,
+    URGENCY_LABELS,
+    HandoverTicket,
+)
 from inbox.tickets import transcript
-from inbox.timefmt import dutch_datetime
 
 # fpdf2's font subsetting logs every glyph at INFO; the app logs at INFO.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -35,7 +44,13 @@ def ticket_export(session: Session, ticket: HandoverTicket, *, phone: str | None
         "contacted_at": _iso(ticket.contacted_at),
         "closed_at": _iso(ticket.closed_at),
         "status": {"code": ticket.status, "label": STATUSES[ticket.status]},
-        "closing_reason": {"code": ticket.closing_reason, "label": CLOSING_REASONS[ticket.closing_reason], "note": ticket.closing_note} if ticket.closing_reason else None,
+        "closing_reason": {
+            "code": ticket.closing_reason,
+            "label": CLOSING_REASONS[ticket.closing_reason],
+            "note": ticket.closing_note,
+        }
+        if ticket.closing_reason
+        else None,
         "reasons": [{"code": r, "label": REASONS[r]} for r in ticket.reasons],
         "urgency": ticket.urgency,
         "consent": {
@@ -46,12 +61,15 @@ def ticket_export(session: Session, ticket: HandoverTicket, *, phone: str | None
         },
         "summary": ticket.summary,
         "levensgebieden": [
-            {"code": code, "label": label(code), "resident_words": words} for code, words in (ticket.levensgebieden or {}).items()
+            {"code": code, "label": label(code), "resident_words": words}
+            for code, words in (ticket.levensgebieden or {}).items()
         ],
         "advised": ticket.advised or [],
         "contact": {
             "preference": ticket.contact_preference,
-            "preference_label": CONTACT_PREFERENCES.get(ticket.contact_preference) if ticket.contact_preference else None,
+            "preference_label": CONTACT_PREFERENCES.get(ticket.contact_preference)
+            if ticket.contact_preference
+            else None,
             "window": ticket.contact_window,
             "channel": ticket.conversation.channel,
             "phone": phone,
@@ -61,13 +79,19 @@ def ticket_export(session: Session, ticket: HandoverTicket, *, phone: str | None
         "team": ticket.team.name if ticket.team else None,
         "assigned_to": ticket.assigned_user.display_name if ticket.assigned_user else None,
         "notes": [
-            {"author": n.author.display_name if n.author else None, "at": _iso(n.created_at), "text": n.text} for n in ticket.notes
+            {"author": n.author.display_name if n.author else None, "at": _iso(n.created_at), "text": n.text}
+            for n in ticket.notes
         ],
         "transcript": {
             "complete": withheld == 0,
             "withheld_messages": withheld,
             "messages": [
-                {"sender": m.sender, "author": m.author if m.sender == "staff" else None, "at": _iso(m.created_at), "text": m.text}
+                {
+                    "sender": m.sender,
+                    "author": m.author if m.sender == "staff" else None,
+                    "at": _iso(m.created_at),
+                    "text": m.text,
+                }
                 for m in messages
             ],
         },
@@ -121,11 +145,16 @@ def ticket_pdf(session: Session, ticket: HandoverTicket, font_path: str, *, phon
     pdf.field("Urgentie", URGENCY_LABELS.get(ticket.urgency, ticket.urgency))
     pdf.field("Contact binnen", dutch_datetime(ticket.due_at))
     pdf.field("Toestemming", "; ".join(s["label"] for s in data["consent"]["scope"]) or "geen")
-    pdf.field("Contactvoorkeur", " — ".join(x for x in (data["contact"]["preference_label"], ticket.contact_window) if x) or None)
+    pdf.field(
+        "Contactvoorkeur",
+        " — ".join(x for x in (data["contact"]["preference_label"], ticket.contact_window) if x) or None,
+    )
     pdf.field("Kanaal", ticket.conversation.channel + (f", telefoon {phone}" if phone else ""))
     pdf.field("Wijk / team", " / ".join(x for x in (data["wijk"], data["team"]) if x) or None)
     if data["closing_reason"]:
-        pdf.field("Afgerond", data["closing_reason"]["label"] + (f": {ticket.closing_note}" if ticket.closing_note else ""))
+        pdf.field(
+            "Afgerond", data["closing_reason"]["label"] + (f": {ticket.closing_note}" if ticket.closing_note else "")
+        )
     pdf.heading("Samenvatting")
     pdf.para(ticket.summary or "Niet gedeeld.")
     pdf.heading("Levensgebieden, in de woorden van de inwoner")
@@ -145,7 +174,10 @@ def ticket_pdf(session: Session, ticket: HandoverTicket, font_path: str, *, phon
             pdf.field(f"{note['author'] or 'onbekend'}, {dutch_datetime(as_utc_from_iso(note['at']))}", note["text"])
     pdf.heading("Gesprek")
     if data["transcript"]["withheld_messages"]:
-        pdf.para(f"{data['transcript']['withheld_messages']} berichten van vóór de overdracht zijn niet gedeeld: geen toestemming.")
+        pdf.para(
+            f"{data['transcript']['withheld_messages']} berichten van vóór de overdracht zijn "
+            "niet gedeeld: geen toestemming."
+        )
     for m in data["transcript"]["messages"]:
         who = SENDER_LABELS.get(m["sender"], m["sender"]) + (f" ({m['author']})" if m["author"] else "")
         pdf.field(f"{who}, {dutch_datetime(as_utc_from_iso(m['at']))}", m["text"])

@@ -1,13 +1,22 @@
 """Every inbox form is a FlaskForm: each carries a CSRF token and labels for screen readers."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from handover.models import CLOSING_REASONS, ROLES, STATUSES
 from inbox.auth import MIN_PASSWORD_LENGTH
-from inbox.models import CLOSING_REASONS, ROLES, STATUSES
 from inbox.tickets import MAX_TEXT
 
 
@@ -21,12 +30,18 @@ class ActionForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Gebruikersnaam", validators=[DataRequired(), Length(max=80)], render_kw={"autocomplete": "username"})
-    password = PasswordField("Wachtwoord", validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "current-password"})
+    username = StringField(
+        "Gebruikersnaam", validators=[DataRequired(), Length(max=80)], render_kw={"autocomplete": "username"}
+    )
+    password = PasswordField(
+        "Wachtwoord", validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "current-password"}
+    )
 
 
 class NoteForm(FlaskForm):
-    text = TextAreaField("Notitie voor collega's (de inwoner ziet dit niet)", validators=[DataRequired(), Length(max=MAX_TEXT)])
+    text = TextAreaField(
+        "Notitie voor collega's (de inwoner ziet dit niet)", validators=[DataRequired(), Length(max=MAX_TEXT)]
+    )
 
 
 class ReplyForm(FlaskForm):
@@ -34,7 +49,9 @@ class ReplyForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("Nieuwe status", choices=choices(STATUSES.items()), validators=[DataRequired(message="Kies een status.")])
+    status = SelectField(
+        "Nieuwe status", choices=choices(STATUSES.items()), validators=[DataRequired(message="Kies een status.")]
+    )
     closing_reason = SelectField(
         "Reden van afronden (verplicht bij Afgerond)",
         choices=choices([("", "— kies een reden —"), *CLOSING_REASONS.items()]),
@@ -57,12 +74,30 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class UserForm(FlaskForm):
-    username = StringField("Gebruikersnaam", validators=[DataRequired(), Length(max=80), Regexp(r"^[A-Za-z0-9._@-]+$", message="Alleen letters, cijfers en . _ @ -")])
+    username = StringField(
+        "Gebruikersnaam",
+        validators=[
+            DataRequired(),
+            Length(max=80),
+            Regexp(r"^[A-Za-z0-9._@-]+$", message="Alleen letters, cijfers en . _ @ -"),
+        ],
+    )
     display_name = StringField("Naam (zien collega's)", validators=[DataRequired(), Length(max=120)])
-    email = StringField("E-mail", validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Dit is geen e-mailadres."), Length(max=200)])
+    email = StringField(
+        "E-mail",
+        validators=[
+            Optional(),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Dit is geen e-mailadres."),
+            Length(max=200),
+        ],
+    )
     role = SelectField("Rol", choices=choices(ROLES.items()))
     teams = MultiCheckboxField("Teams", coerce=int)
-    password = PasswordField(f"Nieuw wachtwoord (minstens {MIN_PASSWORD_LENGTH} tekens; leeg laten = niet wijzigen)", validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200)], render_kw={"autocomplete": "new-password"})
+    password = PasswordField(
+        f"Nieuw wachtwoord (minstens {MIN_PASSWORD_LENGTH} tekens; leeg laten = niet wijzigen)",
+        validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        render_kw={"autocomplete": "new-password"},
+    )
     active = BooleanField("Actief", default=True)
     unlock = BooleanField("Blokkade opheffen")
 
@@ -79,5 +114,10 @@ class WijkForm(FlaskForm):
     team = SelectField("Wijkteam", coerce=int)
     postcodes = StringField(
         "Postcodes (vier cijfers; reeksen met een streepje, gescheiden door komma's)",
-        validators=[DataRequired(), Regexp(r"^\s*\d{4}(\s*-\s*\d{4})?(\s*,\s*\d{4}(\s*-\s*\d{4})?)*\s*$", message="Bijvoorbeeld: 7511-7515, 7521")],
+        validators=[
+            DataRequired(),
+            Regexp(
+                r"^\s*\d{4}(\s*-\s*\d{4})?(\s*,\s*\d{4}(\s*-\s*\d{4})?)*\s*$", message="Bijvoorbeeld: 7511-7515, 7521"
+            ),
+        ],
     )

@@ -1,6 +1,7 @@
 """What staff can do with a ticket. Views call these; each change is audited here, so no
 path can change a ticket without leaving a trace. Messages to the resident go through
 conversations.outbound (the channel's own sender), never from here directly."""
+
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from conversations.models import Message, Status, as_utc, utcnow
 from conversations.outbound import DeliveryFailed, hand_back, send_staff_reply, take_over
-from inbox import audit
-from inbox.models import (
+from core.timefmt import duration
+from handover import audit
+from handover.models import (
     CLOSING_REASONS,
     CONTACTED_STATUSES,
     OPEN_STATUSES,
@@ -24,7 +26,6 @@ from inbox.models import (
     TicketNote,
     TicketStatus,
 )
-from inbox.timefmt import duration
 
 MAX_TEXT = 4000
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class TicketError(ValueError):
 
 
 # --- who sees what ----------------------------------------------------------------------
+
 
 def can_see(user: StaffUser, ticket: HandoverTicket) -> bool:
     if user.sees_all_queues:
@@ -78,7 +80,10 @@ def filtered(user: StaffUser, f: Filters) -> Select:
     q = f.q.strip()
     if q:
         number = q.upper().removeprefix("IAD-").lstrip("0")
-        conditions = [HandoverTicket.summary.icontains(q, autoescape=True), HandoverTicket.postcode.icontains(q, autoescape=True)]
+        conditions = [
+            HandoverTicket.summary.icontains(q, autoescape=True),
+            HandoverTicket.postcode.icontains(q, autoescape=True),
+        ]
         if number.isdigit():
             conditions.append(HandoverTicket.id == int(number))
         query = query.where(or_(*conditions))
@@ -87,6 +92,7 @@ def filtered(user: StaffUser, f: Filters) -> Select:
 
 
 # --- the SLA clock ----------------------------------------------------------------------
+
 
 @dataclass
 class SlaState:
@@ -112,6 +118,7 @@ def sla_state(ticket: HandoverTicket, now: datetime | None = None) -> SlaState:
 
 # --- changes ----------------------------------------------------------------------------
 
+
 def _ensure_open(ticket: HandoverTicket) -> None:
     if not ticket.is_open:
         raise TicketError("Deze melding is afgerond. Heropen hem eerst via de status.")
@@ -135,7 +142,9 @@ def claim(session: Session, ticket: HandoverTicket, user: StaffUser, ip: str | N
     audit.record(session, "ticket_claimed", user=user, ticket=ticket, detail={"previous_user_id": previous}, ip=ip)
 
 
-def assign(session: Session, ticket: HandoverTicket, actor: StaffUser, assignee: StaffUser, ip: str | None = None) -> None:
+def assign(
+    session: Session, ticket: HandoverTicket, actor: StaffUser, assignee: StaffUser, ip: str | None = None
+) -> None:
     """A coordinator gives the ticket to a colleague of the ticket's team."""
     _ensure_open(ticket)
     if not assignee.active:
@@ -157,7 +166,14 @@ def reassign_team(session: Session, ticket: HandoverTicket, user: StaffUser, tea
         raise TicketError("De melding zit al bij dit team.")
     ticket.team = team
     ticket.assigned_user = None  # the new team picks it up from its queue
-    audit.record(session, "ticket_team_changed", user=user, ticket=ticket, detail={"from_team_id": previous, "to_team_id": team.id}, ip=ip)
+    audit.record(
+        session,
+        "ticket_team_changed",
+        user=user,
+        ticket=ticket,
+        detail={"from_team_id": previous, "to_team_id": team.id},
+        ip=ip,
+    )
 
 
 def add_note(session: Session, ticket: HandoverTicket, user: StaffUser, text: str, ip: str | None = None) -> TicketNote:
@@ -226,13 +242,27 @@ def reply(session: Session, ticket: HandoverTicket, user: StaffUser, text: str, 
         message = send_staff_reply(session, conversation, text, author=user.display_name)
     except DeliveryFailed:
         # Stored but not delivered: audited, and the SLA clock keeps running.
-        audit.record(session, "reply_sent", user=user, ticket=ticket, detail={"channel": conversation.channel, "delivered": False}, ip=ip)
+        audit.record(
+            session,
+            "reply_sent",
+            user=user,
+            ticket=ticket,
+            detail={"channel": conversation.channel, "delivered": False},
+            ip=ip,
+        )
         raise
     if ticket.status == TicketStatus.OPGEPAKT:
         ticket.status = TicketStatus.IN_CONTACT
     if ticket.contacted_at is None:
         ticket.contacted_at = utcnow()
-    audit.record(session, "reply_sent", user=user, ticket=ticket, detail={"channel": conversation.channel, "delivered": True}, ip=ip)
+    audit.record(
+        session,
+        "reply_sent",
+        user=user,
+        ticket=ticket,
+        detail={"channel": conversation.channel, "delivered": True},
+        ip=ip,
+    )
     return message
 
 

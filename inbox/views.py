@@ -1,4 +1,5 @@
 """The loket staff's inbox: thin views over inbox.tickets; everything under /inbox/."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,10 @@ from sqlalchemy import select
 
 from conversations.models import Status, utcnow
 from conversations.outbound import DeliveryFailed
-from iad.taxonomy import levensgebieden as all_levensgebieden
-from inbox import audit, tickets
-from inbox.auth import authenticate, end_session, load_staff_user, login_required, role_required, start_session
-from inbox.export import SENDER_LABELS, ticket_export, ticket_pdf
-from inbox.forms import ActionForm, AssignForm, LoginForm, NoteForm, ReassignForm, ReplyForm, StatusForm, choices
-from inbox.models import (
+from core.taxonomy import levensgebieden as all_levensgebieden
+from core.timefmt import dutch_datetime
+from handover import audit
+from handover.models import (
     CLOSING_REASONS,
     CONSENT_SCOPES,
     CONTACT_PREFERENCES,
@@ -28,12 +27,16 @@ from inbox.models import (
     Team,
     Wijk,
 )
-from inbox.timefmt import dutch_datetime
+from inbox import tickets
+from inbox.auth import authenticate, end_session, load_staff_user, login_required, role_required, start_session
+from inbox.export import SENDER_LABELS, ticket_export, ticket_pdf
+from inbox.forms import ActionForm, AssignForm, LoginForm, NoteForm, ReassignForm, ReplyForm, StatusForm, choices
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates", static_folder="static")
 
 
 # --- every request ----------------------------------------------------------------------
+
 
 def before_inbox_request() -> None:
     """Shared by the inbox blueprints: CSRF on every POST, then who is signed in."""
@@ -62,11 +65,16 @@ def _dutch_datetime(value, seconds: bool = False):
 
 def _labels():
     return {
-        "STATUSES": STATUSES, "REASONS": REASONS, "URGENCY_LABELS": URGENCY_LABELS,
-        "CONTACT_PREFERENCES": CONTACT_PREFERENCES, "CONSENT_SCOPES": CONSENT_SCOPES,
-        "CLOSING_REASONS": CLOSING_REASONS, "SENDER_LABELS": SENDER_LABELS,
+        "STATUSES": STATUSES,
+        "REASONS": REASONS,
+        "URGENCY_LABELS": URGENCY_LABELS,
+        "CONTACT_PREFERENCES": CONTACT_PREFERENCES,
+        "CONSENT_SCOPES": CONSENT_SCOPES,
+        "CLOSING_REASONS": CLOSING_REASONS,
+        "SENDER_LABELS": SENDER_LABELS,
         "LEVENSGEBIEDEN": {lg.code: lg.label for lg in all_levensgebieden()},
-        "staff": g.get("staff"), "action_form": ActionForm(),
+        "staff": g.get("staff"),
+        "action_form": ActionForm(),
     }
 
 
@@ -75,18 +83,27 @@ def _ip() -> str | None:
 
 
 def _csrf_error(exc: CSRFError):
-    return render_template("inbox/error.html", code=400, title="Formulier verlopen",
-                           message="Het formulier was verlopen of ongeldig. Ga terug, laad de pagina opnieuw en probeer het nog eens."), 400
+    return render_template(
+        "inbox/error.html",
+        code=400,
+        title="Formulier verlopen",
+        message="Het formulier was verlopen of ongeldig. Ga terug, laad de pagina opnieuw en probeer het nog eens.",
+    ), 400
 
 
 def _forbidden(_exc):
-    return render_template("inbox/error.html", code=403, title="Geen toegang",
-                           message="U hebt geen toegang tot deze pagina. Dit is vastgelegd."), 403
+    return render_template(
+        "inbox/error.html",
+        code=403,
+        title="Geen toegang",
+        message="U hebt geen toegang tot deze pagina. Dit is vastgelegd.",
+    ), 403
 
 
 def _not_found(_exc):
-    return render_template("inbox/error.html", code=404, title="Niet gevonden",
-                           message="Deze pagina of melding bestaat niet (meer)."), 404
+    return render_template(
+        "inbox/error.html", code=404, title="Niet gevonden", message="Deze pagina of melding bestaat niet (meer)."
+    ), 404
 
 
 def setup_blueprint(blueprint: Blueprint) -> None:
@@ -105,6 +122,7 @@ setup_blueprint(bp)
 
 # --- sign in and out --------------------------------------------------------------------
 
+
 def _safe_next(target: str | None) -> str:
     if target:
         parts = urlsplit(target)
@@ -119,14 +137,20 @@ def login():
         return redirect(url_for("inbox.queue"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = authenticate(g.db, form.username.data, form.password.data, current_app.extensions["inbox_settings"], ip=_ip())
+        result = authenticate(
+            g.db, form.username.data, form.password.data, current_app.extensions["inbox_settings"], ip=_ip()
+        )
         g.db.commit()
         if result.user is not None:
             start_session(result.user)
             return redirect(_safe_next(request.args.get("next")))
         if result.error == "locked":
             minutes = current_app.extensions["inbox_settings"].lockout_minutes
-            flash(f"Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw, of vraag een beheerder.", "error")
+            flash(
+                "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het "
+                f"over {minutes} minuten opnieuw, of vraag een beheerder.",
+                "error",
+            )
         else:
             flash("Gebruikersnaam of wachtwoord klopt niet.", "error")
         return render_template("inbox/login.html", form=form), 401
@@ -143,13 +167,18 @@ def logout():
 
 # --- the queue --------------------------------------------------------------------------
 
+
 @bp.get("/")
 @login_required
 def queue():
     args = request.args
     filters = tickets.Filters(
-        team=args.get("team", ""), wijk=args.get("wijk", ""), status=args.get("status", "open"),
-        levensgebied=args.get("levensgebied", ""), mine=args.get("mine") == "1", q=args.get("q", "")[:100],
+        team=args.get("team", ""),
+        wijk=args.get("wijk", ""),
+        status=args.get("status", "open"),
+        levensgebied=args.get("levensgebied", ""),
+        mine=args.get("mine") == "1",
+        q=args.get("q", "")[:100],
     )
     rows = list(g.db.scalars(tickets.filtered(g.staff, filters)))
     now = utcnow()
@@ -159,11 +188,19 @@ def queue():
     else:
         teams = list(g.staff.teams)
     wijken = list(g.db.scalars(select(Wijk).order_by(Wijk.name)))
-    return render_template("inbox/queue.html", rows=rows, states=states, filters=filters, teams=teams, wijken=wijken,
-                           overdue=sum(1 for s in states.values() if s.kind == "overdue"))
+    return render_template(
+        "inbox/queue.html",
+        rows=rows,
+        states=states,
+        filters=filters,
+        teams=teams,
+        wijken=wijken,
+        overdue=sum(1 for s in states.values() if s.kind == "overdue"),
+    )
 
 
 # --- one ticket -------------------------------------------------------------------------
+
 
 def _ticket(ticket_id: int) -> HandoverTicket:
     """The ticket, if this employee may see it; otherwise 403, and the attempt is audited."""
@@ -179,16 +216,27 @@ def _ticket(ticket_id: int) -> HandoverTicket:
 
 def _ticket_forms(ticket: HandoverTicket) -> dict:
     reassign = ReassignForm(prefix="reassign")
-    reassign.team.choices = choices((t.id, t.name) for t in g.db.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.name)) if t.id != ticket.team_id)
+    reassign.team.choices = choices(
+        (t.id, t.name)
+        for t in g.db.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.name))
+        if t.id != ticket.team_id
+    )
     assign = AssignForm(prefix="assign")
     if ticket.team is not None:
         assign.user.choices = choices((u.id, u.display_name) for u in ticket.team.members if u.active)
     else:
         assign.user.choices = []
     status = StatusForm(prefix="status")
-    status.status.choices = choices([("", "— kies een status —"), *((code, label) for code, label in STATUSES.items() if code != ticket.status)])
-    return {"note_form": NoteForm(prefix="note"), "reply_form": ReplyForm(prefix="reply"), "status_form": status,
-            "reassign_form": reassign, "assign_form": assign}
+    status.status.choices = choices(
+        [("", "— kies een status —"), *((code, label) for code, label in STATUSES.items() if code != ticket.status)]
+    )
+    return {
+        "note_form": NoteForm(prefix="note"),
+        "reply_form": ReplyForm(prefix="reply"),
+        "status_form": status,
+        "reassign_form": reassign,
+        "assign_form": assign,
+    }
 
 
 @bp.get("/tickets/<int:ticket_id>")
@@ -204,9 +252,14 @@ def _render_ticket(ticket: HandoverTicket, status_code: int = 200, **forms):
     messages, withheld = tickets.transcript(g.db, ticket)
     context = {**_ticket_forms(ticket), **forms}
     return render_template(
-        "inbox/ticket.html", ticket=ticket, messages=messages, withheld=withheld, sla=tickets.sla_state(ticket),
+        "inbox/ticket.html",
+        ticket=ticket,
+        messages=messages,
+        withheld=withheld,
+        sla=tickets.sla_state(ticket),
         with_staff=ticket.conversation.status == Status.STAFF,
-        phone=tickets.resident_phone(current_app.config["IAD_SETTINGS"], ticket), **context,
+        phone=tickets.resident_phone(current_app.config["IAD_SETTINGS"], ticket),
+        **context,
     ), status_code
 
 
@@ -230,7 +283,11 @@ def _act(ticket_id: int, form_cls, prefix: str, apply, success: str):
         return _render_ticket(g.db.get(HandoverTicket, ticket_id), 400, **({f"{prefix}_form": form} if prefix else {}))
     except DeliveryFailed:
         g.db.commit()  # stored, audited; the channel will not take it now
-        flash("Het bericht is bewaard, maar kon niet worden afgeleverd bij de inwoner. Probeer het later opnieuw of neem op een andere manier contact op.", "error")
+        flash(
+            "Het bericht is bewaard, maar kon niet worden afgeleverd bij de inwoner. Probeer het "
+            "later opnieuw of neem op een andere manier contact op.",
+            "error",
+        )
         return redirect(url_for("inbox.ticket_view", ticket_id=ticket_id))
     g.db.commit()
     flash(success, "success")
@@ -240,21 +297,36 @@ def _act(ticket_id: int, form_cls, prefix: str, apply, success: str):
 @bp.post("/tickets/<int:ticket_id>/claim")
 @login_required
 def claim(ticket_id: int):
-    return _act(ticket_id, ActionForm, "", lambda t, f: tickets.claim(g.db, t, g.staff, _ip()), "U hebt deze melding opgepakt.")
+    return _act(
+        ticket_id, ActionForm, "", lambda t, f: tickets.claim(g.db, t, g.staff, _ip()), "U hebt deze melding opgepakt."
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/notes")
 @login_required
 def add_note(ticket_id: int):
-    return _act(ticket_id, NoteForm, "note", lambda t, f: tickets.add_note(g.db, t, g.staff, f.text.data, _ip()), "Notitie opgeslagen.")
+    return _act(
+        ticket_id,
+        NoteForm,
+        "note",
+        lambda t, f: tickets.add_note(g.db, t, g.staff, f.text.data, _ip()),
+        "Notitie opgeslagen.",
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/status")
 @login_required
 def change_status(ticket_id: int):
     def apply(t, f):
-        tickets.change_status(g.db, t, g.staff, f.status.data, closing_reason=f.closing_reason.data or None,
-                              closing_note=f.closing_note.data, ip=_ip())
+        tickets.change_status(
+            g.db,
+            t,
+            g.staff,
+            f.status.data,
+            closing_reason=f.closing_reason.data or None,
+            closing_note=f.closing_note.data,
+            ip=_ip(),
+        )
 
     return _act(ticket_id, StatusForm, "status", apply, "Status gewijzigd.")
 
@@ -262,15 +334,25 @@ def change_status(ticket_id: int):
 @bp.post("/tickets/<int:ticket_id>/reply")
 @login_required
 def reply(ticket_id: int):
-    return _act(ticket_id, ReplyForm, "reply", lambda t, f: tickets.reply(g.db, t, g.staff, f.text.data, _ip()),
-                "Bericht verstuurd. De assistent is gepauzeerd voor dit gesprek.")
+    return _act(
+        ticket_id,
+        ReplyForm,
+        "reply",
+        lambda t, f: tickets.reply(g.db, t, g.staff, f.text.data, _ip()),
+        "Bericht verstuurd. De assistent is gepauzeerd voor dit gesprek.",
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/hand-back")
 @login_required
 def hand_back(ticket_id: int):
-    return _act(ticket_id, ActionForm, "", lambda t, f: tickets.return_to_bot(g.db, t, g.staff, _ip()),
-                "Het gesprek is terug bij de assistent.")
+    return _act(
+        ticket_id,
+        ActionForm,
+        "",
+        lambda t, f: tickets.return_to_bot(g.db, t, g.staff, _ip()),
+        "Het gesprek is terug bij de assistent.",
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/team")
@@ -304,23 +386,34 @@ def export_json(ticket_id: int):
     data = ticket_export(g.db, ticket, phone=tickets.resident_phone(current_app.config["IAD_SETTINGS"], ticket))
     audit.record(g.db, "ticket_exported", user=g.staff, ticket=ticket, detail={"format": "json"}, ip=_ip())
     g.db.commit()
-    return Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{ticket.reference}.json"'})
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{ticket.reference}.json"'},
+    )
 
 
 @bp.get("/tickets/<int:ticket_id>/export.pdf")
 @login_required
 def export_pdf(ticket_id: int):
     ticket = _ticket(ticket_id)
-    pdf = ticket_pdf(g.db, ticket, current_app.extensions["inbox_settings"].pdf_font,
-                     phone=tickets.resident_phone(current_app.config["IAD_SETTINGS"], ticket))
+    pdf = ticket_pdf(
+        g.db,
+        ticket,
+        current_app.extensions["inbox_settings"].pdf_font,
+        phone=tickets.resident_phone(current_app.config["IAD_SETTINGS"], ticket),
+    )
     audit.record(g.db, "ticket_exported", user=g.staff, ticket=ticket, detail={"format": "pdf"}, ip=_ip())
     g.db.commit()
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{ticket.reference}.pdf"'})
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{ticket.reference}.pdf"'},
+    )
 
 
 # --- the audit log (read only: there is no route that changes it) -----------------------
+
 
 @bp.get("/audit")
 @role_required("coordinator", "beheerder")

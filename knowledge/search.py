@@ -11,6 +11,7 @@ The index lives in the process (one per database): built on first use, refreshed
 import bumps the directory revision or an article file changes, never rebuilt per query.
 Without the embedding model it falls back to the keyword ranker alone.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from iad.db import get_engine, session_scope
+from core.db import get_engine, session_scope
 from knowledge.articles import ARTICLES_DIR, articles_fingerprint, load_articles
 from knowledge.documents import SearchDocument, article_document, service_document
 from knowledge.index import SearchConfig, SearchIndex
@@ -65,11 +66,17 @@ def _revision(session: Session) -> int:
 def _load_documents(session: Session, *, include_articles: bool, config: SearchConfig) -> list[SearchDocument]:
     from sociale_kaart.hsds import load_records
 
-    docs = [service_document(rec, signals=config.signals_in_documents,
-                             synonyms=config.synonyms_in_documents,
-                             organization_in_passage=config.organization_in_passage,
-                             expand_topics=config.expand_topics)
-            for rec in load_records(session) if rec.get("status") == "active"]
+    docs = [
+        service_document(
+            rec,
+            signals=config.signals_in_documents,
+            synonyms=config.synonyms_in_documents,
+            organization_in_passage=config.organization_in_passage,
+            expand_topics=config.expand_topics,
+        )
+        for rec in load_records(session)
+        if rec.get("status") == "active"
+    ]
     if include_articles:
         docs.extend(article_document(a, signals=config.signals_in_documents) for a in load_articles())
     return docs
@@ -78,8 +85,14 @@ def _load_documents(session: Session, *, include_articles: bool, config: SearchC
 class DirectorySearch:
     """A search index bound to one database, kept fresh."""
 
-    def __init__(self, engine: Engine, *, config: SearchConfig | None = None,
-                 use_embeddings: bool = True, include_articles: bool = True):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        config: SearchConfig | None = None,
+        use_embeddings: bool = True,
+        include_articles: bool = True,
+    ):
         self.engine = engine
         self.config = config or SearchConfig()
         self.include_articles = include_articles
@@ -95,9 +108,7 @@ class DirectorySearch:
         return self.use_embeddings and embeddings_available()
 
     def _state(self, session: Session) -> tuple:
-        return (_revision(session),
-                articles_fingerprint() if self.include_articles else (),
-                self._dense_ready())
+        return (_revision(session), articles_fingerprint() if self.include_articles else (), self._dense_ready())
 
     def refresh(self, session: Session | None = None, *, force: bool = False) -> bool:
         """Rebuild the index if the data changed (one small query when it did not).
@@ -114,8 +125,7 @@ class DirectorySearch:
                 if not force and self.index is not None and state == self.state:
                     return False
                 start = time.perf_counter()
-                docs = _load_documents(session, include_articles=self.include_articles,
-                                       config=self.config)
+                docs = _load_documents(session, include_articles=self.include_articles, config=self.config)
                 vectors = domain = None
                 if state[2] and docs:
                     vectors = self.vectors.vectors([d.passage for d in docs], self.engine)
@@ -128,11 +138,20 @@ class DirectorySearch:
             finally:
                 self._lock.release()
 
-    def search(self, query: str, *, gemeente: str | None = None,
-               levensgebieden: list[str] | None = None, age: int | None = None,
-               free_only: bool = False, limit: int = 3, mode: str = "hybrid",
-               kinds: tuple[str, ...] = ("service", "article"),
-               session: Session | None = None, refresh: bool = True) -> SearchResult:
+    def search(
+        self,
+        query: str,
+        *,
+        gemeente: str | None = None,
+        levensgebieden: list[str] | None = None,
+        age: int | None = None,
+        free_only: bool = False,
+        limit: int = 3,
+        mode: str = "hybrid",
+        kinds: tuple[str, ...] = ("service", "article"),
+        session: Session | None = None,
+        refresh: bool = True,
+    ) -> SearchResult:
         if refresh or self.index is None:
             try:
                 self.refresh(session)
@@ -143,24 +162,38 @@ class DirectorySearch:
                 log.exception("directory revision check failed; searching the last index")
         index = self.index
         assert index is not None
-        mask = index.mask(gemeente=gemeente, levensgebieden=levensgebieden, age=age,
-                          free_only=free_only, kinds=kinds)
+        mask = index.mask(gemeente=gemeente, levensgebieden=levensgebieden, age=age, free_only=free_only, kinds=kinds)
         query_vector = _query_vector(index, query, mode)
         # Without passage vectors (another model, not embedded yet) hybrid falls back to keywords.
         ran = "bm25_dutch" if mode in ("hybrid", "dense") and query_vector is None else mode
-        ranked = index.rank(query, mask, mode=ran, query_vector=query_vector,
-                            depth=max(limit, 1))
+        ranked = index.rank(query, mask, mode=ran, query_vector=query_vector, depth=max(limit, 1))
         hits = []
         if not ranked.no_match:
             for i, score in zip(ranked.order[:limit], ranked.scores[:limit]):
                 d = index.docs[int(i)]
-                hits.append(Hit(id=d.id, kind=d.kind, name=d.name, summary=d.summary,
-                                contact=d.contact, levensgebieden=list(d.levensgebieden),
-                                iad_level=d.iad_level, score=round(float(score), 4)))
+                hits.append(
+                    Hit(
+                        id=d.id,
+                        kind=d.kind,
+                        name=d.name,
+                        summary=d.summary,
+                        contact=d.contact,
+                        levensgebieden=list(d.levensgebieden),
+                        iad_level=d.iad_level,
+                        score=round(float(score), 4),
+                    )
+                )
         return SearchResult(query=query, hits=hits, no_match=ranked.no_match, mode=ran)
 
-    def ranking(self, query: str, *, gemeente: str | None = None, mode: str = "hybrid",
-                kinds: tuple[str, ...] = ("service",), depth: int = 10):
+    def ranking(
+        self,
+        query: str,
+        *,
+        gemeente: str | None = None,
+        mode: str = "hybrid",
+        kinds: tuple[str, ...] = ("service",),
+        depth: int = 10,
+    ):
         """(ids best first, no_match) without the limit or the no-match cut: for evaluation."""
         index = self.index
         assert index is not None
@@ -192,15 +225,28 @@ def get_searcher(engine: Engine | None = None) -> DirectorySearch:
     return searcher
 
 
-def search_directory(query: str, *, gemeente: str | None = None,
-                     levensgebieden: list[str] | None = None, age: int | None = None,
-                     free_only: bool = False, limit: int = 3,
-                     session: Session | None = None) -> SearchResult:
+def search_directory(
+    query: str,
+    *,
+    gemeente: str | None = None,
+    levensgebieden: list[str] | None = None,
+    age: int | None = None,
+    free_only: bool = False,
+    limit: int = 3,
+    session: Session | None = None,
+) -> SearchResult:
     """Services and articles that fit the resident's words, filtered to their gemeente,
     levensgebieden, age and (free_only) free offers. See the module docstring."""
     engine = session.get_bind() if session is not None else get_engine()
-    return get_searcher(engine).search(query, gemeente=gemeente, levensgebieden=levensgebieden, age=age,
-                                       free_only=free_only, limit=limit, session=session)
+    return get_searcher(engine).search(
+        query,
+        gemeente=gemeente,
+        levensgebieden=levensgebieden,
+        age=age,
+        free_only=free_only,
+        limit=limit,
+        session=session,
+    )
 
 
 def warm_index(engine: Engine | None = None) -> dict:
@@ -219,7 +265,6 @@ def warm_index(engine: Engine | None = None) -> dict:
     }
 
 
-
 def index_status(engine: Engine | None = None) -> dict:
     """For /health, without loading the model: is there a directory, and have its passages
     been embedded with the configured model (the index the action server searches)?"""
@@ -231,9 +276,12 @@ def index_status(engine: Engine | None = None) -> dict:
     engine = engine or get_engine()
     with Session(engine) as session:
         services = session.scalar(select(func.count()).select_from(Service)) or 0
-        embedded = session.scalar(
-            select(func.count()).select_from(SearchEmbedding).where(SearchEmbedding.model == model_key())
-        ) or 0
+        embedded = (
+            session.scalar(
+                select(func.count()).select_from(SearchEmbedding).where(SearchEmbedding.model == model_key())
+            )
+            or 0
+        )
         revision = _revision(session)
     up = services > 0 and embedded >= services and embeddings_available()
     return {"up": up, "services": services, "passages_embedded": embedded, "directory_revision": revision}

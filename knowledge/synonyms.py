@@ -1,4 +1,5 @@
 """Query expansion from knowledge/synonyms.yml: plain resident words ↔ directory words."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -6,6 +6,7 @@ Snowball stem so that "schulden", "schuld" and "schuldhulpverlening" meet.
     analyzer().terms("schuldhulpverlening")  →  ["schuldhulpverlen", "schuld", "hulpverlen"]
     analyzer().terms("mantelzorgers")        →  ["mantelzorger", "mantelzorg", "mantel", "zorg"]
 """
+
 from __future__ import annotations
 
 import re
@@ -21,10 +22,38 @@ from spacy.lang.nl.stop_words import STOP_WORDS
 
 # spaCy's list drops words that carry meaning for us ("alleen" = lonely, "pas" = the
 # stadspas, "vrij" = vrij toegankelijk, "eigen" = eigen kracht).
-KEEP = {"alleen", "pas", "vrij", "eigen", "ander", "andere", "anderen", "doen", "geven",
-        "klaar", "weg", "lang", "min", "mogelijk", "beter", "gewoon", "weinig", "samen"}
+KEEP = {
+    "alleen",
+    "pas",
+    "vrij",
+    "eigen",
+    "ander",
+    "andere",
+    "anderen",
+    "doen",
+    "geven",
+    "klaar",
+    "weg",
+    "lang",
+    "min",
+    "mogelijk",
+    "beter",
+    "gewoon",
+    "weinig",
+    "samen",
+}
 STOPWORDS = frozenset(w for w in STOP_WORDS if w not in KEEP) | {
-    "kun", "wil", "wilt", "graag", "hoi", "hallo", "mevrouw", "meneer", "zit", "gaat"}
+    "kun",
+    "wil",
+    "wilt",
+    "graag",
+    "hoi",
+    "hallo",
+    "mevrouw",
+    "meneer",
+    "zit",
+    "gaat",
+}
 # Linking sounds between the parts of a compound: voedsel|bank, vrijwilliger|s|werk.
 LINKS = ("", "s", "e", "en")
 MIN_PART = 4
@@ -124,8 +153,7 @@ def _lemma_data() -> tuple[dict[str, str], set[str], set[str]]:
     return lemmas, lexicon, nouns
 
 
-def _split(word: str, lexicon: frozenset[str], nouns: frozenset[str],
-           lemmas: dict[str, str]) -> tuple[str, ...] | None:
+def _split(word: str, lexicon: frozenset[str], nouns: frozenset[str], lemmas: dict[str, str]) -> tuple[str, ...] | None:
     """Fewest parts (then the longest shortest part) that cover `word`: modifiers from
     the lexicon, an optional linking s/e/en after each, and a noun as the last part (Dutch
     compounds are head-final; this keeps "vrijwilliger" and "maatschappelijk" whole)."""

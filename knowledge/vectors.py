@@ -1,6 +1,7 @@
 """Passage vectors with a cache: in memory for the running process, and in the
 `search_embedding` table so that a restart, a second process or a re-import only embeds
 passages whose text changed."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from iad.config import get_settings
-from iad.db import session_scope
+from core.config import get_settings
+from core.db import session_scope
 from sociale_kaart.models import SearchEmbedding
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class PassageVectors:
 
     @staticmethod
     def _key(model: str, passage: str) -> str:
-        return hashlib.sha256(f"{model}\0{passage}".encode("utf-8")).hexdigest()
+        return hashlib.sha256(f"{model}\0{passage}".encode()).hexdigest()
 
     def vectors(self, passages: list[str], engine: Engine | None) -> np.ndarray:
         from knowledge.embeddings import embed_passages
@@ -81,10 +82,11 @@ class PassageVectors:
         try:
             with session_scope(engine) as session:
                 for start in range(0, len(keys), 500):
-                    chunk = keys[start:start + 500]
+                    chunk = keys[start : start + 500]
                     rows = session.execute(
-                        select(SearchEmbedding.text_hash, SearchEmbedding.vector)
-                        .where(SearchEmbedding.model == model, SearchEmbedding.text_hash.in_(chunk))
+                        select(SearchEmbedding.text_hash, SearchEmbedding.vector).where(
+                            SearchEmbedding.model == model, SearchEmbedding.text_hash.in_(chunk)
+                        )
                     )
                     for text_hash, blob in rows:
                         self.memory[text_hash] = np.frombuffer(blob, dtype=np.float32).copy()
@@ -96,9 +98,14 @@ class PassageVectors:
         try:
             with session_scope(engine) as session:
                 for text_hash, vec in items:
-                    session.merge(SearchEmbedding(text_hash=text_hash, model=model,
-                                                  dim=int(vec.shape[0]),
-                                                  vector=np.asarray(vec, dtype=np.float32).tobytes()))
+                    session.merge(
+                        SearchEmbedding(
+                            text_hash=text_hash,
+                            model=model,
+                            dim=int(vec.shape[0]),
+                            vector=np.asarray(vec, dtype=np.float32).tobytes(),
+                        )
+                    )
         except SQLAlchemyError as exc:
             log.warning("could not store embeddings: %s", exc)
 
@@ -107,7 +114,7 @@ _domain: dict[str, np.ndarray] = {}
 
 
 def levensgebied_prototypes() -> list[str]:
-    from iad.taxonomy import levensgebieden
+    from core.taxonomy import levensgebieden
 
     return [f"{lg.label}: {', '.join(lg.signals)}" for lg in levensgebieden()]
 

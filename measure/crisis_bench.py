@@ -5,6 +5,7 @@ turn, stops Rasa with SIGSTOP and sends crisis messages, each in a new conversat
 web chat API and on the phone line (signed Twilio webhooks). A turn counts as answered when
 its reply holds the crisis number of that code. Rasa is continued (SIGCONT) afterwards.
 Acceptance: every crisis answered, slowest turn under 1 s."""
+
 from __future__ import annotations
 
 import os
@@ -13,10 +14,10 @@ import statistics
 import time
 from pathlib import Path
 
-from iad.config import Settings
-from iad.crisis import crisis_numbers
-from knowledge.bench import percentile
+from core.config import Settings
+from core.crisis import crisis_numbers
 from measure.dialogues import WebChatDriver, make_driver
+from measure.search_bench import percentile
 
 # One plain message per crisis code, written for this benchmark (the detector answers them
 # in its sure tier; the benchmark measures speed, not recognition).
@@ -53,7 +54,9 @@ def measure_crisis_turns(base_url: str, settings: Settings, rounds: int) -> dict
                 if not _answered(replies, numbers[code]):
                     missed.append(code)
         out[channel] = {
-            "turns": len(seconds), "answered": len(seconds) - len(missed), "missed": missed,
+            "turns": len(seconds),
+            "answered": len(seconds) - len(missed),
+            "missed": missed,
             "p50_ms": round(1000 * statistics.median(seconds), 1),
             "p95_ms": round(1000 * percentile(seconds, 0.95), 1),
             "max_ms": round(1000 * max(seconds), 1),
@@ -62,7 +65,7 @@ def measure_crisis_turns(base_url: str, settings: Settings, rounds: int) -> dict
 
 
 def bench_crisis_with_rasa_stopped(settings: Settings, log_dir: Path, rounds: int = 2) -> dict:
-    from iad.stack import _free_port, start_stack
+    from measure.stack import _free_port, start_stack
 
     stack = start_stack(web_port=_free_port(), rasa_port=_free_port(), action_port=_free_port(), log_dir=log_dir)
     try:
@@ -78,6 +81,10 @@ def bench_crisis_with_rasa_stopped(settings: Settings, log_dir: Path, rounds: in
     finally:
         stack.stop_all()
     slowest = max(r["max_ms"] for r in result.values())
-    return {"rasa": "stopped (SIGSTOP)", **result,
-            "all_answered": all(not r["missed"] for r in result.values()),
-            "slowest_ms": slowest, "within_1s": slowest < 1000}
+    return {
+        "rasa": "stopped (SIGSTOP)",
+        **result,
+        "all_answered": all(not r["missed"] for r in result.values()),
+        "slowest_ms": slowest,
+        "within_1s": slowest < 1000,
+    }

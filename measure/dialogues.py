@@ -1,5 +1,6 @@
 """`iad eval dialogues`: whole conversations through the public chat API of a running stack,
 scored on the handover decision, the levensgebieden recorded and crisis-first replies."""
+
 from __future__ import annotations
 
 import time
@@ -8,8 +9,8 @@ from pathlib import Path
 import requests
 import yaml
 
-from iad.config import Settings
-from iad.crisis import crisis_numbers
+from core.config import Settings
+from core.crisis import crisis_numbers
 
 # --details shows every reply, cut to this length: enough to see what the bot did.
 REPLY_CHARS = 140
@@ -33,7 +34,9 @@ class WebChatDriver:
         return response.json()["conversation_id"]
 
     def say(self, conversation_id: str, text: str) -> list[str]:
-        response = self.http.post(f"{self.base}/conversations/{conversation_id}/messages", json={"text": text}, timeout=60)
+        response = self.http.post(
+            f"{self.base}/conversations/{conversation_id}/messages", json={"text": text}, timeout=60
+        )
         response.raise_for_status()
         return [m["text"] for m in response.json()["messages"]]
 
@@ -54,7 +57,7 @@ def _digits(text: str) -> str:
 def make_driver(channel: str, base_url: str, settings: Settings):
     if channel == "web":
         return WebChatDriver(base_url)
-    from webhooks.drivers import VoiceDriver, WhatsAppDriver
+    from measure.drivers import VoiceDriver, WhatsAppDriver
 
     return {"whatsapp": WhatsAppDriver, "voice": VoiceDriver}[channel](base_url, settings)
 
@@ -93,14 +96,22 @@ def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, chan
             # On the phone numbers are spoken digit by digit: compare the digits.
             crisis_ok = number in reply or (channel == "voice" and _digits(number) in _digits(reply))
             crisis_first += crisis_ok
-        details.append({
-            "id": case["id"], "handover_ok": handover_ok, "expected_handover": bool(expect.get("handover")),
-            "handover_offered": summary["handover_offered"], "handover_reason": summary.get("handover_reason"),
-            "expected_crisis": expect.get("crisis"), "crisis_turn": expect.get("crisis_turn"),
-            "first_reply_after_crisis": first_reply_after_crisis,
-            "levensgebieden": sorted(got), "expected_levensgebieden": sorted(expected), "crisis_first_reply_ok": crisis_ok,
-            "replies": bot_said,
-        })
+        details.append(
+            {
+                "id": case["id"],
+                "handover_ok": handover_ok,
+                "expected_handover": bool(expect.get("handover")),
+                "handover_offered": summary["handover_offered"],
+                "handover_reason": summary.get("handover_reason"),
+                "expected_crisis": expect.get("crisis"),
+                "crisis_turn": expect.get("crisis_turn"),
+                "first_reply_after_crisis": first_reply_after_crisis,
+                "levensgebieden": sorted(got),
+                "expected_levensgebieden": sorted(expected),
+                "crisis_first_reply_ok": crisis_ok,
+                "replies": bot_said,
+            }
+        )
     turn_seconds.sort()
     return {
         "handover_accuracy": round(handover_right / len(cases), 4),
@@ -108,6 +119,8 @@ def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, chan
         "crisis_first_reply": round(crisis_first / crisis_turns, 4) if crisis_turns else None,
         "n": len(cases),
         "channel": channel,
-        "turn_latency_p95_ms": round(1000 * turn_seconds[int(0.95 * (len(turn_seconds) - 1))], 1) if turn_seconds else None,
+        "turn_latency_p95_ms": round(1000 * turn_seconds[int(0.95 * (len(turn_seconds) - 1))], 1)
+        if turn_seconds
+        else None,
         "details": details,
     }

@@ -9,14 +9,15 @@ scored as the product reads them.
   multi-label precision/recall/F1 per code and macro-F1.
 - Beside it: the cross-validated figures of the saved models on their training corpus.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import yaml
 
-from iad.crisis import POSSIBLE, SURE
-from iad.taxonomy import LEVENSGEBIED_CODES
+from core.crisis import POSSIBLE, SURE
+from core.taxonomy import LEVENSGEBIED_CODES
 from understanding import crisis as crisis_detector
 from understanding import levensgebieden as lg_model
 from understanding import models
@@ -54,7 +55,9 @@ def crisis_rates(cases: list[dict], codes: list[str | None]) -> dict:
     calm = [i for i, c in enumerate(cases) if not c.get("crisis")]
     return {
         "recall": round(sum(1 for i in crisis if codes[i]) / len(crisis), 4) if crisis else None,
-        "code_accuracy": round(sum(1 for i in crisis if codes[i] == cases[i]["crisis"]) / len(crisis), 4) if crisis else None,
+        "code_accuracy": round(sum(1 for i in crisis if codes[i] == cases[i]["crisis"]) / len(crisis), 4)
+        if crisis
+        else None,
         "false_alarm_rate": round(sum(1 for i in calm if codes[i]) / len(calm), 4) if calm else None,
         "n_crisis": len(crisis),
         "n_calm": len(calm),
@@ -98,32 +101,38 @@ def evaluate_nlu(cases_path: str | Path, *, mode: str = "product", details: bool
     pred_lg = [predict_levensgebieden(c["text"], mode) for c in cases]
     result = {"n": len(cases), "cases": str(cases_path), "levensgebieden_mode": mode}
     rates = crisis_rates(cases, both)
-    result.update({
-        "crisis_recall": rates["recall"],
-        "crisis_false_alarm_rate": rates["false_alarm_rate"],
-        "crisis_code_accuracy": rates["code_accuracy"],
-        "crisis_tiers": {
-            "both": rates,
-            "sure": crisis_rates(cases, sure),
-            # The possible tier alone: what the safety question catches and costs.
-            "possible": crisis_rates(cases, possible),
-        },
-        "crisis_by_source": {
-            "model": crisis_rates(cases, [v.code for v in model_only]),
-            "patterns": crisis_rates(cases, patterns),
-        },
-        "thresholds": {"sure": round(model.sure, 4), "possible": round(model.possible, 4)},
-    })
+    result.update(
+        {
+            "crisis_recall": rates["recall"],
+            "crisis_false_alarm_rate": rates["false_alarm_rate"],
+            "crisis_code_accuracy": rates["code_accuracy"],
+            "crisis_tiers": {
+                "both": rates,
+                "sure": crisis_rates(cases, sure),
+                # The possible tier alone: what the safety question catches and costs.
+                "possible": crisis_rates(cases, possible),
+            },
+            "crisis_by_source": {
+                "model": crisis_rates(cases, [v.code for v in model_only]),
+                "patterns": crisis_rates(cases, patterns),
+            },
+            "thresholds": {"sure": round(model.sure, 4), "possible": round(model.possible, 4)},
+        }
+    )
     result.update(score_levensgebieden(gold_lg, pred_lg))
     result["cross_validation"] = cross_validation()
     if details:
         result["details"] = [
             {
                 "text": c["text"],
-                "expected_crisis": c.get("crisis"), "crisis": v.code, "tier": v.tier,
-                "probability": round(v.probability, 4), "source": v.source,
+                "expected_crisis": c.get("crisis"),
+                "crisis": v.code,
+                "tier": v.tier,
+                "probability": round(v.probability, 4),
+                "source": v.source,
                 "crisis_ok": (v.code == c.get("crisis")) if c.get("crisis") else v.code is None,
-                "expected_levensgebieden": sorted(g), "levensgebieden": sorted(p),
+                "expected_levensgebieden": sorted(g),
+                "levensgebieden": sorted(p),
                 "levensgebieden_ok": g == p,
             }
             for c, v, g, p in zip(cases, verdicts, gold_lg, pred_lg)

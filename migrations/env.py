@@ -1,7 +1,8 @@
 from alembic import context
 
-from iad.config import get_settings
-from iad.db import Base, import_all_models, make_engine
+from core.config import get_settings
+from core.db import Base, make_engine
+from iad.tables import import_all_models
 
 import_all_models()
 config = context.config

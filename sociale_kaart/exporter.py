@@ -1,4 +1,5 @@
 """`iad export`: the whole sociale kaart as HSDS (JSON, JSON Lines or the CSV data package)."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from iad.db import get_engine, session_scope
+from core.db import get_engine, session_scope
 from sociale_kaart.formats import write_hsds_csv, write_hsds_json
 from sociale_kaart.hsds import load_records, to_hsds
 

@@ -2,6 +2,7 @@
 transaction (all or nothing). Unchanged records are skipped (same content hash), changed
 ones rewritten, and the directory revision is bumped so running search indexes refresh.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -12,8 +13,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from iad.config import PROJECT_ROOT
-from iad.db import get_engine, session_scope
+from core.config import PROJECT_ROOT
+from core.db import get_engine, session_scope
 from sociale_kaart.formats import FormatError, detect_format, read_rows
 from sociale_kaart.hsds import RecordError, content_hash, normalize_record, write_record
 from sociale_kaart.models import (
@@ -55,6 +56,10 @@ class ImportReport:
     def error(self, where: str, reason: str, id: str | None = None) -> None:
         self.errors.append({"where": where, "id": id, "reason": reason})
 
+    def error_first(self, where: str, reason: str) -> None:
+        """A finding about the whole file, shown above the rows it sums up."""
+        self.errors.insert(0, {"where": where, "id": None, "reason": reason})
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -65,15 +70,18 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
-def read_and_validate(path: Path, fmt: str | None, report: ImportReport) -> list[dict]:
+def read_and_validate(
+    path: Path, fmt: str | None, report: ImportReport, default_gemeente: str | None = None
+) -> list[dict]:
     """Canonical records of a file; every bad row goes into report.errors."""
     if not path.exists():
         report.error("bestand", f"bestand niet gevonden: {path}")
         return []
     size = _size(path)
     if size > MAX_IMPORT_BYTES:
-        report.error("bestand", f"bestand is te groot ({size / 1e6:.1f} MB, max "
-                                f"{MAX_IMPORT_BYTES / 1e6:.0f} MB): splits het op")
+        report.error(
+            "bestand", f"bestand is te groot ({size / 1e6:.1f} MB, max {MAX_IMPORT_BYTES / 1e6:.0f} MB): splits het op"
+        )
         return []
     try:
         report.format = fmt or detect_format(path)
@@ -82,7 +90,12 @@ def read_and_validate(path: Path, fmt: str | None, report: ImportReport) -> list
         report.error("bestand", str(exc))
         return []
     gemeenten = known_gemeenten()
+    if default_gemeente and default_gemeente.lower() not in gemeenten:
+        report.error("--gemeente", f"onbekende gemeente {default_gemeente!r}")
+        return []
+    default_gemeente = gemeenten[default_gemeente.lower()] if default_gemeente else None
     records: list[dict] = []
+    without_gemeente = 0
     first_seen: dict[str, str] = {}
     child_owner: dict[tuple[str, str], str] = {}
     for row in rows:
@@ -95,7 +108,8 @@ def read_and_validate(path: Path, fmt: str | None, report: ImportReport) -> list
         except RecordError as exc:
             report.error(row.where, str(exc), id=str((row.raw or {}).get("id") or "") or None)
             continue
-        problems = check_record(rec, gemeenten)
+        problems = check_record(rec, gemeenten, default_gemeente)
+        without_gemeente += any("gemeente" in problem for problem in problems)
         for problem in problems:
             report.error(row.where, problem, id=rec.get("id"))
         if rec.get("id") in first_seen:
@@ -114,12 +128,22 @@ def read_and_validate(path: Path, fmt: str | None, report: ImportReport) -> list
             records.append(rec)
     if report.rows == 0 and not report.errors:
         report.error("bestand", "het bestand bevat geen diensten")
+    if without_gemeente and not default_gemeente:
+        report.error_first(
+            "bestand",
+            f"{without_gemeente} dienst(en) noemen geen bekende gemeente: geef de gemeente met --gemeente <naam>",
+        )
     return records
 
 
 OWNED_CHILDREN = {
-    "service_areas": ServiceArea, "phones": Phone, "schedules": Schedule, "languages": Language,
-    "cost_options": CostOption, "service_at_locations": ServiceAtLocation, "attributes": Attribute,
+    "service_areas": ServiceArea,
+    "phones": Phone,
+    "schedules": Schedule,
+    "languages": Language,
+    "cost_options": CostOption,
+    "service_at_locations": ServiceAtLocation,
+    "attributes": Attribute,
 }
 
 
@@ -137,7 +161,7 @@ def _foreign_child_ids(session: Session, records: list[dict]) -> list[tuple[str,
         wanted = {c["id"]: r["id"] for r in records for c in r.get(kind, [])}
         ids = list(wanted)
         for start in range(0, len(ids), 500):
-            rows = session.execute(select(model.id, owner_col).where(model.id.in_(ids[start:start + 500])))
+            rows = session.execute(select(model.id, owner_col).where(model.id.in_(ids[start : start + 500])))
             for child_id, owner in rows:
                 if owner != wanted[child_id]:
                     clashes.append((wanted[child_id], kind, child_id))
@@ -173,8 +197,9 @@ class ImportConflict(Exception):
     pass
 
 
-def store_records(session: Session, records: list[dict], *, dataset: str | None,
-                  prune: bool, report: ImportReport) -> None:
+def store_records(
+    session: Session, records: list[dict], *, dataset: str | None, prune: bool, report: ImportReport
+) -> None:
     clashes = _foreign_child_ids(session, records)
     if clashes:
         for sid, kind, child_id in clashes:
@@ -210,14 +235,23 @@ def store_records(session: Session, records: list[dict], *, dataset: str | None,
         report.revision = current_revision(session)
 
 
-def import_file(path: str | Path, *, engine: Engine | None = None, dataset: str | None = None,
-                fmt: str | None = None, prune: bool = False, dry_run: bool = False) -> ImportReport:
+def import_file(
+    path: str | Path,
+    *,
+    engine: Engine | None = None,
+    dataset: str | None = None,
+    fmt: str | None = None,
+    prune: bool = False,
+    dry_run: bool = False,
+    gemeente: str | None = None,
+) -> ImportReport:
     """Validate FILE, then import it in one transaction. Returns the report; nothing is
     written when report.ok is False. `dataset` names the owner of the records (default:
-    the file name) for `prune`, which deletes that dataset's services missing from FILE."""
+    the file name) for `prune`, which deletes that dataset's services missing from FILE.
+    `gemeente`: for records whose service areas name no known gemeente (see check_record)."""
     path = Path(path)
     report = ImportReport(path=str(path), dry_run=dry_run)
-    records = read_and_validate(path, fmt, report)
+    records = read_and_validate(path, fmt, report, default_gemeente=gemeente)
     report.dataset = dataset or ("twente" if report.format == "twente-jsonl" else path.stem)
     if report.errors:
         return report
@@ -238,22 +272,11 @@ def import_file(path: str | Path, *, engine: Engine | None = None, dataset: str 
     return report
 
 
-def import_demo_data(*, engine: Engine | None = None, warm_index: bool = True) -> dict:
-    """What `iad setup` runs: the real Twente sociale kaart from ../shared when it is
-    there, otherwise the small fictional demo directory in sociale_kaart/demo/; then the
-    articles are checked and (warm_index) the search index is built once, so that
-    passage embeddings are stored and the first resident search is fast. Idempotent: a
-    second run imports nothing and embeds nothing."""
+def import_demo_data(*, engine: Engine | None = None) -> dict:
+    """What `iad setup` imports: the real Twente sociale kaart from ../shared when it is
+    there, otherwise the small fictional demo directory in sociale_kaart/demo/.
+    Idempotent: a second run imports nothing. (Indexing it is the search's job: `iad setup`
+    warms the index after this.)"""
     source = TWENTE_FILE if TWENTE_FILE.exists() else DEMO_FILE
     report = import_file(source, engine=engine, dataset="twente" if source == TWENTE_FILE else "demo")
-    result = {"source": str(source), "import": report.to_dict()}
-    if not report.ok:
-        return result
-    from knowledge.articles import load_articles
-
-    result["articles"] = len(load_articles())
-    if warm_index:
-        from knowledge.search import warm_index
-
-        result["index"] = warm_index(engine=engine)
-    return result
+    return {"source": str(source), "import": report.to_dict()}

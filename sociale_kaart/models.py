@@ -7,9 +7,10 @@ Eligibility is HSDS 3.0 style: `service.eligibility_description` (target group),
 `minimum_age` / `maximum_age`, and the gemeenten in `service_area`. Levensgebieden are
 taxonomy terms (taxonomy "iad-levensgebied") linked to a service through `attribute`.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import (
     Date,
@@ -24,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from iad.db import Base
+from core.db import Base
+from core.timefmt import utcnow
 
 # The IAD order: eigen kracht first, then algemene voorzieningen in the wijk and the stad,
 # then the wijkteam, and only then specialist (maatwerk) help.
@@ -38,10 +40,6 @@ IAD_LEVELS: tuple[str, ...] = (
 LEVENSGEBIED_TAXONOMY = "iad-levensgebied"
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class Organization(Base):
     __tablename__ = "organization"
 
@@ -51,16 +49,14 @@ class Organization(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(500))
 
-    services: Mapped[list["Service"]] = relationship(back_populates="organization")
+    services: Mapped[list[Service]] = relationship(back_populates="organization")
 
 
 class Service(Base):
     __tablename__ = "service"
 
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    organization_id: Mapped[str | None] = mapped_column(
-        ForeignKey("organization.id", ondelete="SET NULL"), index=True
-    )
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id", ondelete="SET NULL"), index=True)
     name: Mapped[str] = mapped_column(String(300))
     alternate_name: Mapped[str | None] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
@@ -83,25 +79,15 @@ class Service(Base):
     last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     organization: Mapped[Organization | None] = relationship(back_populates="services")
-    service_areas: Mapped[list["ServiceArea"]] = relationship(
+    service_areas: Mapped[list[ServiceArea]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    service_at_locations: Mapped[list[ServiceAtLocation]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True
     )
-    service_at_locations: Mapped[list["ServiceAtLocation"]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
-    phones: Mapped[list["Phone"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
-    schedules: Mapped[list["Schedule"]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
-    languages: Mapped[list["Language"]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
-    cost_options: Mapped[list["CostOption"]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
-    attributes: Mapped[list["Attribute"]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
+    phones: Mapped[list[Phone]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    schedules: Mapped[list[Schedule]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    languages: Mapped[list[Language]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    cost_options: Mapped[list[CostOption]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    attributes: Mapped[list[Attribute]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
 class Location(Base):
@@ -109,27 +95,21 @@ class Location(Base):
 
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
     location_type: Mapped[str] = mapped_column(String(16), default="physical")
-    organization_id: Mapped[str | None] = mapped_column(
-        ForeignKey("organization.id", ondelete="SET NULL"), index=True
-    )
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id", ondelete="SET NULL"), index=True)
     name: Mapped[str | None] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(500))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
 
-    addresses: Mapped[list["Address"]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
+    addresses: Mapped[list[Address]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
 class Address(Base):
     __tablename__ = "address"
 
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    location_id: Mapped[str] = mapped_column(
-        ForeignKey("location.id", ondelete="CASCADE"), index=True
-    )
+    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
     address_1: Mapped[str] = mapped_column(String(300))
     address_2: Mapped[str | None] = mapped_column(String(300))
     city: Mapped[str] = mapped_column(String(120))
@@ -144,12 +124,8 @@ class ServiceAtLocation(Base):
     __tablename__ = "service_at_location"
 
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    service_id: Mapped[str] = mapped_column(
-        ForeignKey("service.id", ondelete="CASCADE"), index=True
-    )
-    location_id: Mapped[str] = mapped_column(
-        ForeignKey("location.id", ondelete="CASCADE"), index=True
-    )
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
     description: Mapped[str | None] = mapped_column(Text)
 
     location: Mapped[Location] = relationship()
@@ -159,9 +135,7 @@ class Phone(Base):
     __tablename__ = "phone"
 
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    service_id: Mapped[str | None] = mapped_column(
-        ForeignKey("service.id", ondelete="CASCADE"), index=True
-    )
+    service_id: Mapped[str | None] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     number: Mapped[str] = mapped_column(String(40))
     type: Mapped[str | None] = mapped_column(String(16))
     description: Mapped[str | None] = mapped_column(Text)
@@ -171,9 +145,7 @@ class Schedule(Base):
     __tablename__ = "schedule"
 
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    service_id: Mapped[str | None] = mapped_column(
-        ForeignKey("service.id", ondelete="CASCADE"), index=True
-    )
+    service_id: Mapped[str | None] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     freq: Mapped[str | None] = mapped_column(String(16))
     byday: Mapped[str | None] = mapped_column(String(40))
     opens_at: Mapped[str | None] = mapped_column(String(16))
@@ -187,9 +159,7 @@ class ServiceArea(Base):
     __tablename__ = "service_area"
 
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    service_id: Mapped[str] = mapped_column(
-        ForeignKey("service.id", ondelete="CASCADE"), index=True
-    )
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120), index=True)
     description: Mapped[str | None] = mapped_column(Text)
 
@@ -198,9 +168,7 @@ class Language(Base):
     __tablename__ = "language"
 
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    service_id: Mapped[str | None] = mapped_column(
-        ForeignKey("service.id", ondelete="CASCADE"), index=True
-    )
+    service_id: Mapped[str | None] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     name: Mapped[str | None] = mapped_column(String(80))
     code: Mapped[str | None] = mapped_column(String(8))
     note: Mapped[str | None] = mapped_column(Text)
@@ -210,9 +178,7 @@ class CostOption(Base):
     __tablename__ = "cost_option"
 
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    service_id: Mapped[str] = mapped_column(
-        ForeignKey("service.id", ondelete="CASCADE"), index=True
-    )
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     option: Mapped[str | None] = mapped_column(String(300))
     currency: Mapped[str | None] = mapped_column(String(3))
     amount: Mapped[float | None] = mapped_column(Numeric(10, 2, asdecimal=False))
@@ -241,9 +207,7 @@ class Attribute(Base):
     link_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     link_entity: Mapped[str] = mapped_column(String(40), default="service")
     link_type: Mapped[str | None] = mapped_column(String(40))
-    taxonomy_term_id: Mapped[str] = mapped_column(
-        ForeignKey("taxonomy_term.id", ondelete="CASCADE"), index=True
-    )
+    taxonomy_term_id: Mapped[str] = mapped_column(ForeignKey("taxonomy_term.id", ondelete="CASCADE"), index=True)
     value: Mapped[str | None] = mapped_column(String(300))
     label: Mapped[str | None] = mapped_column(String(300))
 

@@ -2,6 +2,7 @@
 see its SOURCE.md) → canonical HSDS records. Nothing is invented: the fields map one to
 one, themes become taxonomy terms, and the themes' levensgebieden come from
 twente_themes.yml."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from iad.taxonomy import label as levensgebied_label
+from core.taxonomy import label as levensgebied_label
 from sociale_kaart.hsds import levensgebied_attribute
 
 THEMES_FILE = Path(__file__).with_name("twente_themes.yml")
@@ -74,17 +75,29 @@ def twente_to_hsds(obj: dict) -> dict:
 
     attributes = []
     for theme in themes:
-        attributes.append({
-            "link_type": "primary_theme" if theme == obj.get("category") else "theme",
-            "taxonomy_term": {"id": f"{TWENTE_TAXONOMY}:thema:{_slug(theme)}", "code": theme,
-                              "name": theme, "taxonomy": TWENTE_TAXONOMY},
-        })
+        attributes.append(
+            {
+                "link_type": "primary_theme" if theme == obj.get("category") else "theme",
+                "taxonomy_term": {
+                    "id": f"{TWENTE_TAXONOMY}:thema:{_slug(theme)}",
+                    "code": theme,
+                    "name": theme,
+                    "taxonomy": TWENTE_TAXONOMY,
+                },
+            }
+        )
     for sub in subthemes:
-        attributes.append({
-            "link_type": "subtheme",
-            "taxonomy_term": {"id": f"{TWENTE_TAXONOMY}:subthema:{_slug(sub)}", "code": sub,
-                              "name": sub, "taxonomy": TWENTE_TAXONOMY},
-        })
+        attributes.append(
+            {
+                "link_type": "subtheme",
+                "taxonomy_term": {
+                    "id": f"{TWENTE_TAXONOMY}:subthema:{_slug(sub)}",
+                    "code": sub,
+                    "name": sub,
+                    "taxonomy": TWENTE_TAXONOMY,
+                },
+            }
+        )
     for code in theme_levensgebieden(themes, subthemes):
         attributes.append(levensgebied_attribute(code, levensgebied_label(code)))
 
@@ -96,15 +109,16 @@ def twente_to_hsds(obj: dict) -> dict:
     sals = []
     if (obj.get("address") or "").strip():
         city = (obj.get("town") or "").strip() or (obj.get("municipalities") or [""])[0]
-        sals.append({
-            "id": f"{sid}:sal",
-            "location": {
-                "id": f"{sid}:location",
-                "name": obj.get("name"),
-                "addresses": [{"id": f"{sid}:address", "address_1": obj["address"].strip(),
-                               "city": city}],
-            },
-        })
+        sals.append(
+            {
+                "id": f"{sid}:sal",
+                "location": {
+                    "id": f"{sid}:location",
+                    "name": obj.get("name"),
+                    "addresses": [{"id": f"{sid}:address", "address_1": obj["address"].strip(), "city": city}],
+                },
+            }
+        )
 
     return {
         "id": sid,
@@ -120,9 +134,10 @@ def twente_to_hsds(obj: dict) -> dict:
         "organization": {
             "id": "org-" + (_slug(org_name) or hashlib.sha1(sid.encode()).hexdigest()[:12]),
             "name": org_name,
-        } if org_name else None,
-        "service_areas": [{"id": f"{sid}:area:{_slug(g)}", "name": g}
-                          for g in obj.get("municipalities") or []],
+        }
+        if org_name
+        else None,
+        "service_areas": [{"id": f"{sid}:area:{_slug(g)}", "name": g} for g in obj.get("municipalities") or []],
         "service_at_locations": sals,
         "cost_options": cost_options,
         "attributes": attributes,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from iad.config import PROJECT_ROOT, load_settings
+from core.config import PROJECT_ROOT, load_settings
 
 SHARED = PROJECT_ROOT.parent / "shared"
 
@@ -53,8 +53,9 @@ def twilio_api():
 
 @pytest.fixture
 def app(settings):
-    from iad.db import Base, get_engine, import_all_models
+    from core.db import Base, get_engine
     from iad.app import create_app
+    from iad.tables import import_all_models
 
     import_all_models()
     Base.metadata.create_all(get_engine(settings.database_url))

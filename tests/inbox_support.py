@@ -1,5 +1,6 @@
 """Shared set-up for the inbox tests: an app with the inbox registered, two wijkteams with
 their wijken, four staff members, and tickets made the way the bot makes them."""
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from conversations.models import Conversation, Message, utcnow
-from inbox.settings import InboxSettings, load_inbox_settings
+from handover.settings import InboxSettings, load_inbox_settings
 
 PASSWORD = "lang-genoeg-wachtwoord-42"
 TEST_INBOX_SETTINGS = InboxSettings(
@@ -18,10 +19,11 @@ TEST_INBOX_SETTINGS = InboxSettings(
 
 
 def make_inbox_app(settings, inbox_settings: InboxSettings = TEST_INBOX_SETTINGS):
+    import handover.models  # noqa: F401
     import inbox
-    import inbox.models  # noqa: F401
+    from core.db import Base, get_engine
     from iad.app import create_app
-    from iad.db import Base, get_engine, import_all_models
+    from iad.tables import import_all_models
 
     import_all_models()
     Base.metadata.create_all(get_engine(settings.database_url))
@@ -46,7 +48,7 @@ def client(inbox_app):
 
 @pytest.fixture
 def db(inbox_app, settings):
-    from iad.db import get_engine, session_factory
+    from core.db import get_engine, session_factory
 
     session = session_factory(get_engine(settings.database_url))()
     yield session
@@ -67,21 +69,29 @@ class World:
 
 
 def make_world(session) -> World:
+    from handover.models import PostcodeRange, StaffUser, Team, Wijk
     from inbox.auth import hash_password
-    from inbox.models import PostcodeRange, StaffUser, Team, Wijk
 
     password_hash = hash_password(PASSWORD)
     team_a = Team(name="Sociaal wijkteam Noord", phone="053 111 1111")
     team_b = Team(name="Sociaal wijkteam Zuid", phone="053 222 2222")
     loket = Team(name="IAD-loket", is_default=True)
     wijk_a = Wijk(name="Noord", team=team_a, postcode_ranges=[PostcodeRange(start=7511, end=7515)])
-    wijk_b = Wijk(name="Zuid", team=team_b, postcode_ranges=[PostcodeRange(start=7541, end=7548), PostcodeRange(start=7550, end=7550)])
+    wijk_b = Wijk(
+        name="Zuid",
+        team=team_b,
+        postcode_ranges=[PostcodeRange(start=7541, end=7548), PostcodeRange(start=7550, end=7550)],
+    )
 
     def user(username, name, role, teams):
         return StaffUser(username=username, display_name=name, role=role, password_hash=password_hash, teams=teams)
 
     world = World(
-        team_a, team_b, loket, wijk_a, wijk_b,
+        team_a,
+        team_b,
+        loket,
+        wijk_a,
+        wijk_b,
         anna=user("anna", "Anna de Vries", "medewerker", [team_a]),
         bram=user("bram", "Bram Jansen", "medewerker", [team_b]),
         cora=user("cora", "Cora Smit", "coordinator", []),
@@ -97,27 +107,46 @@ def world(db):
     return make_world(db)
 
 
-def make_conversation(session, messages: list[tuple[str, str]], *, channel="web", levensgebieden=None, age: timedelta = timedelta(0)) -> Conversation:
+def make_conversation(
+    session, messages: list[tuple[str, str]], *, channel="web", levensgebieden=None, age: timedelta = timedelta(0)
+) -> Conversation:
     """A conversation as the front door stores it; `age` puts it in the past."""
     start = utcnow() - age - timedelta(seconds=len(messages))
-    conversation = Conversation(channel=channel, gemeente="Enschede", levensgebieden=levensgebieden or {}, created_at=start)
+    conversation = Conversation(
+        channel=channel, gemeente="Enschede", levensgebieden=levensgebieden or {}, created_at=start
+    )
     session.add(conversation)
     for i, (sender, text) in enumerate(messages):
-        session.add(Message(conversation=conversation, sender=sender, text=text, created_at=start + timedelta(seconds=i)))
+        session.add(
+            Message(conversation=conversation, sender=sender, text=text, created_at=start + timedelta(seconds=i))
+        )
     session.flush()
     return conversation
 
 
 def make_ticket(session, *, postcode="7512 AB", consent=True, messages=None, levensgebieden=None, **kwargs):
-    from inbox.handover import open_handover_ticket
+    from handover.tickets import open_handover_ticket
 
     conversation = make_conversation(
         session,
-        messages or [("resident", "Ik kom er niet meer uit met de rekeningen en de huur."), ("bot", "Dat klinkt zwaar. Wilt u dat iemand van het wijkteam met u meekijkt?"), ("resident", "ja graag")],
-        levensgebieden=levensgebieden if levensgebieden is not None else {"geld": ["de rekeningen"], "wonen": ["de huur"]},
+        messages
+        or [
+            ("resident", "Ik kom er niet meer uit met de rekeningen en de huur."),
+            ("bot", "Dat klinkt zwaar. Wilt u dat iemand van het wijkteam met u meekijkt?"),
+            ("resident", "ja graag"),
+        ],
+        levensgebieden=levensgebieden
+        if levensgebieden is not None
+        else {"geld": ["de rekeningen"], "wonen": ["de huur"]},
         age=kwargs.pop("age", timedelta(0)),
     )
-    params = {"reason": "meerdere_levensgebieden", "urgency": "normaal", "consent": consent, "contact_preference": "chat", "contact_window": "liefst overdag"}
+    params = {
+        "reason": "meerdere_levensgebieden",
+        "urgency": "normaal",
+        "consent": consent,
+        "contact_preference": "chat",
+        "contact_window": "liefst overdag",
+    }
     params.update(kwargs)
     ticket = open_handover_ticket(session, conversation, postcode=postcode, **params)
     session.commit()
@@ -134,7 +163,10 @@ def csrf_from(html: str) -> str:
 
 def login(client, username: str, password: str = PASSWORD):
     page = client.get("/inbox/login")
-    return client.post("/inbox/login", data={"csrf_token": csrf_from(page.get_data(as_text=True)), "username": username, "password": password})
+    return client.post(
+        "/inbox/login",
+        data={"csrf_token": csrf_from(page.get_data(as_text=True)), "username": username, "password": password},
+    )
 
 
 def post_form(client, page_url: str, action_url: str, data: dict):
@@ -151,7 +183,8 @@ def fill_rasa_tracker_store(settings, events_per_conversation: dict[str, int]) -
     engine = sa.create_engine(settings.rasa_tracker_store_url)
     metadata = sa.MetaData()
     events = sa.Table(
-        "events", metadata,
+        "events",
+        metadata,
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("sender_id", sa.String(255), nullable=False, index=True),
         sa.Column("type_name", sa.String(255), nullable=False),
@@ -163,10 +196,18 @@ def fill_rasa_tracker_store(settings, events_per_conversation: dict[str, int]) -
     metadata.create_all(engine)
     with engine.begin() as connection:
         for sender_id, count in events_per_conversation.items():
-            connection.execute(events.insert(), [
-                {"sender_id": sender_id, "type_name": "user", "timestamp": float(i), "data": '{"text": "mijn schulden"}'}
-                for i in range(count)
-            ])
+            connection.execute(
+                events.insert(),
+                [
+                    {
+                        "sender_id": sender_id,
+                        "type_name": "user",
+                        "timestamp": float(i),
+                        "data": '{"text": "mijn schulden"}',
+                    }
+                    for i in range(count)
+                ],
+            )
     engine.dispose()
 
 

@@ -1,5 +1,6 @@
 """The custom actions, run as the action server runs them (real rasa_sdk objects, the real
 detector and taxonomy). The search itself is tested with the real index where it exists."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,9 +22,16 @@ from bot.actions.actions import (
 from bot.actions.zoeken import build_queries, first_sentence, parse_age
 
 BASE_SLOTS = {
-    "taal": "nl", "levensgebieden": [], "levensgebied_woorden": {}, "signalen": {},
-    "crisis_handled": None, "handover_reden": None, "handover_advies": False,
-    "eigen_kracht": None, "gemeente": "Enschede", "loket_telefoon": "14 053",
+    "taal": "nl",
+    "levensgebieden": [],
+    "levensgebied_woorden": {},
+    "signalen": {},
+    "crisis_handled": None,
+    "handover_reden": None,
+    "handover_advies": False,
+    "eigen_kracht": None,
+    "gemeente": "Enschede",
+    "loket_telefoon": "14 053",
 }
 
 
@@ -49,8 +57,7 @@ def test_extraction_records_levensgebieden_with_own_words_and_language():
 
 
 def test_extraction_adds_to_what_was_heard_before():
-    before = {"levensgebieden": ["geld"], "levensgebied_woorden": {"geld": ["schulden"]},
-              "vraag_codes": ["geld"]}
+    before = {"levensgebieden": ["geld"], "levensgebied_woorden": {"geld": ["schulden"]}, "vraag_codes": ["geld"]}
     _, slots = run(ActionExtractSignals(), tracker("en ik voel me erg eenzaam", slots=before))
     assert slots["levensgebieden"][0] == "geld" and "contacten" in slots["levensgebieden"]
     assert slots["levensgebied_woorden"]["geld"] == ["schulden"]
@@ -89,8 +96,12 @@ def test_required_slots_one_question_per_levensgebied_then_eigen_kracht():
 
 def test_form_stops_when_the_front_door_answered_a_crisis():
     form = ValidateVraagverheldering()
-    t = tracker("ik zie het echt niet meer zitten", "hulpvraag", slots={"crisis_handled": "suicide"},
-                active_loop={"name": "vraagverheldering_form"})
+    t = tracker(
+        "ik zie het echt niet meer zitten",
+        "hulpvraag",
+        slots={"crisis_handled": "suicide"},
+        active_loop={"name": "vraagverheldering_form"},
+    )
     d = CollectingDispatcher()
     events = asyncio.run(form.run(d, t, {}))
     assert {"event": "active_loop", "name": None} in [
@@ -102,8 +113,12 @@ def test_form_stops_when_the_front_door_answered_a_crisis():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("ja", "ja"), ("nee", "nee"), ("mijn zus helpt me", "ja"), ("nee, niemand", "nee"),
-        ("mijn moeder helpt soms maar dat kan niet meer", "soms"), ("no one", "nee"),
+        ("ja", "ja"),
+        ("nee", "nee"),
+        ("mijn zus helpt me", "ja"),
+        ("nee, niemand", "nee"),
+        ("mijn moeder helpt soms maar dat kan niet meer", "soms"),
+        ("no one", "nee"),
     ],
 )
 def test_eigen_kracht_from_own_words(text, expected):
@@ -157,12 +172,17 @@ def test_no_second_offer_for_the_same_reason():
     assert handover_advice(tracker(slots=slots)) == (True, "regieverlies")
     slots["handover_aangeboden"] = ["regieverlies"]
     assert handover_advice(tracker(slots=slots)) == (False, None)
-    assert handover_advice(tracker(slots={"handover_geaccepteerd": True, "levensgebieden": ["a", "b", "c"]})) == (False, None)
+    assert handover_advice(tracker(slots={"handover_geaccepteerd": True, "levensgebieden": ["a", "b", "c"]})) == (
+        False,
+        None,
+    )
 
 
 def test_actions_report_the_levensgebieden_to_the_front_door():
     woorden = {"geld": ["schulden"]}
-    msgs, _ = run(ActionOfferHandover(), tracker("ik wil dood", "crisis_suicide", slots={"levensgebied_woorden": woorden}))
+    msgs, _ = run(
+        ActionOfferHandover(), tracker("ik wil dood", "crisis_suicide", slots={"levensgebied_woorden": woorden})
+    )
     assert {"levensgebieden": woorden} in [m.get("custom") for m in msgs]
     msgs, _ = run(ActionClarify(), tracker("hmm", "nlu_fallback", slots={"levensgebied_woorden": woorden}))
     assert {"levensgebieden": woorden} in [m.get("custom") for m in msgs]
@@ -174,12 +194,12 @@ def test_crisis_numbers_first_and_not_twice():
     assert "113" in msgs[0]["contact"]
     assert events["handover_reden"] == "crisis"
     # The front door already sent 113 in this turn: do not repeat it.
-    msgs, _ = run(ActionCrisis(), tracker("ik wil niet meer leven", "crisis_suicide",
-                                          slots={"crisis_handled": "suicide"}))
+    msgs, _ = run(
+        ActionCrisis(), tracker("ik wil niet meer leven", "crisis_suicide", slots={"crisis_handled": "suicide"})
+    )
     assert msgs == []
     # A different crisis than the front door saw still gets its own number.
-    msgs, _ = run(ActionCrisis(), tracker("mijn man slaat me", "crisis_geweld",
-                                          slots={"crisis_handled": "suicide"}))
+    msgs, _ = run(ActionCrisis(), tracker("mijn man slaat me", "crisis_geweld", slots={"crisis_handled": "suicide"}))
     assert "0800-2000" in msgs[0]["contact"]
 
 
@@ -190,13 +210,18 @@ def test_bot_only_crisis_needs_a_sure_nlu():
     assert msgs == [] and events.get("handover_reden") != "crisis"
     assert "vraag_tekst" in events
     # Inside the vraagverheldering the message is the answer to the question asked.
-    asked = [{"event": "slot", "name": "requested_slot", "value": "eigen_kracht"},
-             {"event": "user", "text": "x"}, {"event": "slot", "name": "requested_slot", "value": None}]
+    asked = [
+        {"event": "slot", "name": "requested_slot", "value": "eigen_kracht"},
+        {"event": "user", "text": "x"},
+        {"event": "slot", "name": "requested_slot", "value": None},
+    ]
     msgs, events = run(ActionCrisis(), tracker("mijn zus helpt soms", "crisis_suicide", confidence=0.98, events=asked))
     assert msgs == [] and events == {"eigen_kracht": "mijn zus helpt soms"}
     # The same message with a crisis seen by the front door: the crisis flow.
-    _, events = run(ActionCrisis(), tracker("kan ze zo instappen?", "crisis_suicide", confidence=0.98,
-                                            slots={"crisis_handled": "suicide"}))
+    _, events = run(
+        ActionCrisis(),
+        tracker("kan ze zo instappen?", "crisis_suicide", confidence=0.98, slots={"crisis_handled": "suicide"}),
+    )
     assert events["handover_reden"] == "crisis"
     # A sure NLU is a crisis without the front door (numbers first).
     msgs, _ = run(ActionCrisis(), tracker("ik wil niet meer leven", "crisis_suicide", confidence=0.999))
@@ -211,7 +236,7 @@ def test_unsure_ask_human_is_no_offer():
 
 
 def test_night_shelter_number_comes_from_the_config():
-    from iad.config import get_settings
+    from core.config import get_settings
 
     msgs, _ = run(ActionCrisis(), tracker("ik heb vannacht geen slaapplek", "crisis_dakloos_vannacht"))
     assert get_settings().night_shelter_phone in msgs[0]["contact"]
@@ -220,8 +245,11 @@ def test_night_shelter_number_comes_from_the_config():
 def test_clarify_then_point_to_a_person():
     msgs, _ = run(ActionClarify(), tracker("hmm", "nlu_fallback"))
     assert msgs[0]["response"] == "utter_clarify"
-    events = [{"event": "action", "name": "action_clarify"}, {"event": "action", "name": "action_listen"},
-              {"event": "user", "text": "hmm"}]
+    events = [
+        {"event": "action", "name": "action_clarify"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "hmm"},
+    ]
     msgs, _ = run(ActionClarify(), tracker("hmm", "nlu_fallback", events=events))
     assert msgs[0]["response"] == "utter_clarify_again"
     msgs, slots = run(ActionClarify(), tracker("hmm", "nlu_fallback", slots={"crisis_handled": "verward"}))
@@ -250,9 +278,17 @@ def _search_ready() -> bool:
 def test_zoek_hulp_offers_two_or_three_real_services():
     if not _search_ready():
         pytest.skip("no sociale kaart imported in this data dir (run `iad setup`)")
-    t = tracker("ja", "affirm", slots={
-        "levensgebieden": ["geld"], "vraag_codes": ["geld"], "vraag_tekst": "ik heb schulden en kom niet rond",
-        "levensgebied_woorden": {"geld": ["schulden", "kom niet rond"]}, "eigen_kracht": "ja"})
+    t = tracker(
+        "ja",
+        "affirm",
+        slots={
+            "levensgebieden": ["geld"],
+            "vraag_codes": ["geld"],
+            "vraag_tekst": "ik heb schulden en kom niet rond",
+            "levensgebied_woorden": {"geld": ["schulden", "kom niet rond"]},
+            "eigen_kracht": "ja",
+        },
+    )
     msgs, slots = run(ActionZoekHulp(), t)
     items = [m for m in msgs if m.get("response") == "utter_hulp_item"]
     assert 2 <= len(items) <= 3
@@ -269,11 +305,23 @@ def test_no_match_gives_the_loket_and_the_wijkteam_only_with_a_reason(monkeypatc
     from bot.actions import zoeken
 
     monkeypatch.setattr(zoeken, "find_offers", lambda *args, **kwargs: [])
-    t = tracker("ja", "affirm", slots={
-        "levensgebieden": ["dagbesteding"], "vraag_codes": ["dagbesteding"], "vraag_tekst": "een klaverjasclub",
-        "levensgebied_woorden": {"dagbesteding": ["klaverjasclub"]}, "eigen_kracht": "ja", "signalen": signalen})
+    t = tracker(
+        "ja",
+        "affirm",
+        slots={
+            "levensgebieden": ["dagbesteding"],
+            "vraag_codes": ["dagbesteding"],
+            "vraag_tekst": "een klaverjasclub",
+            "levensgebied_woorden": {"dagbesteding": ["klaverjasclub"]},
+            "eigen_kracht": "ja",
+            "signalen": signalen,
+        },
+    )
     msgs, slots = run(ActionZoekHulp(), t)
     responses = [m.get("response") for m in msgs]
-    assert responses == (["utter_eigen_kracht_ja", "utter_geen_match"] if offered
-                         else ["utter_eigen_kracht_ja", "utter_geen_match", "utter_anything_else"])
+    assert responses == (
+        ["utter_eigen_kracht_ja", "utter_geen_match"]
+        if offered
+        else ["utter_eigen_kracht_ja", "utter_geen_match", "utter_anything_else"]
+    )
     assert bool(slots["handover_advies"]) is offered

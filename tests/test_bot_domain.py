@@ -1,6 +1,7 @@
 """The Rasa domain as residents meet it: every reply in Dutch and English, every choice a
 short button (web buttons, WhatsApp numbers, DTMF digits), and the vocabulary in step with
 the project's taxonomy."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from bot.readability import LIMITS, flesch, measure_domain, problems
-from iad.taxonomy import CRISIS_CODES, LEVENSGEBIED_CODES
+from core.taxonomy import CRISIS_CODES, LEVENSGEBIED_CODES
 
 DOMAIN_DIR = Path(__file__).resolve().parent.parent / "bot" / "domain"
 
@@ -26,10 +27,7 @@ def _domain() -> dict:
 
 def test_every_response_in_dutch_and_english():
     for name, variations in _domain()["responses"].items():
-        langs = {
-            "en" if any(c.get("value") == "en" for c in (v.get("condition") or [])) else "nl"
-            for v in variations
-        }
+        langs = {"en" if any(c.get("value") == "en" for c in (v.get("condition") or [])) else "nl" for v in variations}
         if name == "utter_hulp_item":  # the directory's own text: no translation
             continue
         assert langs == {"nl", "en"}, name
@@ -64,7 +62,12 @@ def test_crisis_and_handover_vocabulary():
         assert f"utter_crisis_{code}" in domain["responses"]
     reasons = domain["slots"]["handover_reden"]["values"]
     assert set(reasons) == {
-        "meerdere_levensgebieden", "regieverlies", "wil_mens", "helpt_niet", "crisis", "zorg_om_ander"
+        "meerdere_levensgebieden",
+        "regieverlies",
+        "wil_mens",
+        "helpt_niet",
+        "crisis",
+        "zorg_om_ander",
     }
     for reason in reasons:
         assert f"utter_handover_aanbod_{reason}" in domain["responses"]

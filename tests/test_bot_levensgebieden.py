@@ -1,4 +1,5 @@
 """The levensgebieden detector, the handover signals and the bot's own training data."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,7 @@ from bot.actions.levensgebieden import (
     levensgebieden_for_message,
 )
 from bot.training_data import CRISIS_INTENTS, load_examples
-from iad.taxonomy import CRISIS_CODES, LEVENSGEBIED_CODES, levensgebieden, merge_words
+from core.taxonomy import CRISIS_CODES, LEVENSGEBIED_CODES, levensgebieden, merge_words
 from tests.conftest import need_shared
 
 

@@ -1,6 +1,7 @@
 """A web resident who wants to be called back gives a phone number in the chat. The front
 door takes it out of the message before anything else sees it: stored encrypted as the
 resident's address, never as text, and the bot only hears that a number was given."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,7 +30,8 @@ class RecordingBot:
 
 @pytest.fixture
 def db(settings):
-    from iad.db import Base, get_engine, import_all_models, session_factory
+    from core.db import Base, get_engine, session_factory
+    from iad.tables import import_all_models
 
     import_all_models()
     Base.metadata.create_all(get_engine(settings.database_url))
@@ -48,14 +50,17 @@ def open_door(db, settings, *, awaiting: bool, replies=None):
     return bot, door, conversation
 
 
-@pytest.mark.parametrize("typed, number", [
-    ("06-12345678", "+31612345678"),
-    ("bel me op 06 1234 5678 graag", "+31612345678"),
-    ("+31 6 12345678", "+31612345678"),
-    ("0031612345678", "+31612345678"),
-    ("053 123 4567", "+31531234567"),
-    ("+31 (0)53 1234567", "+31531234567"),
-])
+@pytest.mark.parametrize(
+    "typed, number",
+    [
+        ("06-12345678", "+31612345678"),
+        ("bel me op 06 1234 5678 graag", "+31612345678"),
+        ("+31 6 12345678", "+31612345678"),
+        ("0031612345678", "+31612345678"),
+        ("053 123 4567", "+31531234567"),
+        ("+31 (0)53 1234567", "+31531234567"),
+    ],
+)
 def test_dutch_numbers_as_residents_type_them(typed, number):
     assert find_phone_number(typed)[1] == number
 
@@ -93,9 +98,15 @@ def test_a_crisis_is_never_taken_for_the_number(db, settings):
 
 
 def test_the_bot_asking_for_a_number_makes_the_front_door_expect_one(db, settings):
-    bot, door, conversation = open_door(db, settings, awaiting=False, replies=[
-        BotReply(text="Op welk telefoonnummer kunnen we u bereiken?"),
-        BotReply(text="", custom={"expect_callback_number": True})])
+    bot, door, conversation = open_door(
+        db,
+        settings,
+        awaiting=False,
+        replies=[
+            BotReply(text="Op welk telefoonnummer kunnen we u bereiken?"),
+            BotReply(text="", custom={"expect_callback_number": True}),
+        ],
+    )
     outcome = door.receive(db, conversation, "bellen graag")
     assert conversation.awaiting_callback_number is True
     assert [r.text for r in outcome.replies] == ["Op welk telefoonnummer kunnen we u bereiken?"]

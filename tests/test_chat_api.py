@@ -1,4 +1,5 @@
 """The public chat API: bad input gets a clear 4xx, and with the bot down nothing is lost."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -51,7 +52,9 @@ def test_invalid_json_and_unknown_conversation(client):
 
 def test_oversized_body_is_a_clear_413(client):
     cid = start(client)
-    response = client.post(f"/api/chat/conversations/{cid}/messages", data="x" * 400_000, content_type="application/json")
+    response = client.post(
+        f"/api/chat/conversations/{cid}/messages", data="x" * 400_000, content_type="application/json"
+    )
     assert response.status_code == 413
     assert response.is_json
 
@@ -66,7 +69,7 @@ def test_bot_down_gives_loket_phone_and_keeps_the_message(client, app, settings)
     history = client.get(f"/api/chat/conversations/{cid}/messages").get_json()["messages"]
     assert history[0]["text"] == "ik heb een vraag over de huur"
     with app.app_context():
-        from iad.db import session_factory, get_engine
+        from core.db import get_engine, session_factory
 
         db = session_factory(get_engine(settings.database_url))()
         stored = db.scalars(select(Message).where(Message.conversation_id == cid, Message.sender == "resident")).one()
@@ -76,7 +79,9 @@ def test_bot_down_gives_loket_phone_and_keeps_the_message(client, app, settings)
 
 def test_crisis_numbers_come_first_even_with_the_bot_down(client):
     cid = start(client)
-    response = client.post(f"/api/chat/conversations/{cid}/messages", json={"text": "ik zie het echt niet meer zitten, ik wil dood"})
+    response = client.post(
+        f"/api/chat/conversations/{cid}/messages", json={"text": "ik zie het echt niet meer zitten, ik wil dood"}
+    )
     replies = response.get_json()["messages"]
     assert "113" in replies[0]["text"] and "0800-0113" in replies[0]["text"]
     assert "niet bereikbaar" in replies[-1]["text"]
@@ -96,7 +101,9 @@ def test_repeated_delivery_is_answered_once(client):
 
 def test_bsn_and_iban_are_never_stored(client):
     cid = start(client)
-    response = client.post(f"/api/chat/conversations/{cid}/messages", json={"text": "mijn bsn is 111222333, rekening NL91ABNA0417164300"})
+    response = client.post(
+        f"/api/chat/conversations/{cid}/messages", json={"text": "mijn bsn is 111222333, rekening NL91ABNA0417164300"}
+    )
     stored = response.get_json()["message"]["text"]
     assert "111222333" not in stored and "NL91ABNA0417164300" not in stored
     assert any("BSN" in m["text"] for m in response.get_json()["messages"])

@@ -1,39 +1,46 @@
 """The front door's crisis detector (understanding.crisis): the learned model with the
 patterns beside it. Indirect wording caught, figures of speech not; the targets of the
 understanding issue on the dev set and on the frozen blind set (neither is trained on)."""
+
 import numpy as np
 import pytest
 import yaml
 
-from iad.crisis import POSSIBLE, SURE
+from core.crisis import POSSIBLE, SURE
 from tests.conftest import PROJECT_ROOT, need_shared
 from understanding.crisis import CrisisVerdict, combine, detect
 from understanding.crisis_patterns import pattern_crisis
 
 
-@pytest.mark.parametrize("text,code", [
-    ("ik zie het niet meer zitten", "suicide"),
-    ("Soms denk ik dat iedereen beter af is zonder mij", "suicide"),
-    ("I want to kill myself", "suicide"),
-    ("mijn vriend slaat me als hij gedronken heeft", "geweld"),
-    ("ik ben bang voor mijn man", "geweld"),
-    ("mijn vader ademt niet meer", "acuut_gevaar"),
-    ("ik heb vannacht geen slaapplek", "dakloos_vannacht"),
-    ("de buurman is erg verward en loopt in zijn pyjama op straat", "verward"),
-])
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("ik zie het niet meer zitten", "suicide"),
+        ("Soms denk ik dat iedereen beter af is zonder mij", "suicide"),
+        ("I want to kill myself", "suicide"),
+        ("mijn vriend slaat me als hij gedronken heeft", "geweld"),
+        ("ik ben bang voor mijn man", "geweld"),
+        ("mijn vader ademt niet meer", "acuut_gevaar"),
+        ("ik heb vannacht geen slaapplek", "dakloos_vannacht"),
+        ("de buurman is erg verward en loopt in zijn pyjama op straat", "verward"),
+    ],
+)
 def test_crisis_is_recognised(text, code):
     assert detect(text).code == code
 
 
-@pytest.mark.parametrize("text", [
-    "ik ga dood van de hitte in dit huis",
-    "mijn telefoon is dood, kunt u mij bellen?",
-    "ik lach me dood",
-    "ik ben verward door die brief van de belasting",
-    "hoe vraag ik bijzondere bijstand aan",
-    "de kinderen maken ruzie en slaan elkaar soms",
-    "ik zoek een slaapplek voor mijn moeder als ze volgende maand op bezoek komt",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik ga dood van de hitte in dit huis",
+        "mijn telefoon is dood, kunt u mij bellen?",
+        "ik lach me dood",
+        "ik ben verward door die brief van de belasting",
+        "hoe vraag ik bijzondere bijstand aan",
+        "de kinderen maken ruzie en slaan elkaar soms",
+        "ik zoek een slaapplek voor mijn moeder als ze volgende maand op bezoek komt",
+    ],
+)
 def test_figures_of_speech_are_not_a_crisis(text):
     assert detect(text).code is None
 

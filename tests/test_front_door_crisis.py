@@ -2,6 +2,7 @@
 resident's language, a conversation staff hold, a bot that hangs, and the start-up check
 of the crisis numbers. The detector itself is tested in test_crisis.py; here its verdict is
 set, so that each path is tested on purpose."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,10 +15,10 @@ from conversations import front_door as front_door_module
 from conversations.front_door import FrontDoor
 from conversations.models import BotDelivery, Message, Sender, Status
 from conversations.rasa_client import BotReply
-from iad.config import ConfigError
-from iad.crisis import POSSIBLE, SURE, crisis_reply, safety_question
+from core.config import ConfigError
+from core.crisis import POSSIBLE, SURE, crisis_reply, safety_question
 from tests.test_callback_number import RecordingBot, db  # noqa: F401  (db is a fixture)
-from understanding.crisis import CrisisVerdict, NO_CRISIS
+from understanding.crisis import NO_CRISIS, CrisisVerdict
 
 
 @pytest.fixture
@@ -93,8 +94,8 @@ def test_a_sure_crisis_is_answered_in_the_residents_language(db, settings, verdi
 
 
 def test_a_crisis_while_staff_hold_the_conversation_raises_the_ticket(db, settings, verdicts):  # noqa: F811
-    from inbox.handover import open_handover_ticket, raise_for_crisis
-    from inbox.models import TicketNote
+    from handover.models import TicketNote
+    from handover.tickets import open_handover_ticket, raise_for_crisis
 
     text = "hij staat weer voor de deur en hij heeft een mes"
     verdicts[text] = CrisisVerdict("acuut_gevaar", SURE, 0.99, "model")
@@ -123,7 +124,7 @@ class HangingBot(RecordingBot):
 
 
 def test_crisis_numbers_do_not_wait_for_a_hanging_bot(db, settings, verdicts, monkeypatch):  # noqa: F811
-    from iad.db import get_engine, session_factory
+    from core.db import get_engine, session_factory
 
     monkeypatch.setattr(front_door_module, "CRISIS_BOT_WAIT_SECONDS", 0.2)
     text = "ik heb de pillen al klaarliggen"
@@ -150,18 +151,23 @@ def test_outside_development_a_placeholder_crisis_number_refuses_to_start(settin
     with pytest.raises(ConfigError, match="NIGHT_SHELTER_PHONE"):
         production.check_crisis_numbers()
     with pytest.raises(ConfigError):  # the loket's own number is no nachtopvang either
-        dataclasses.replace(production, night_shelter_phone=settings.loket_phone,
-                            crisis_dial_dakloos=settings.loket_phone).check_crisis_numbers()
-    dataclasses.replace(production, night_shelter_phone="053-4800800",
-                        crisis_dial_dakloos="053-4800800").check_crisis_numbers()
+        dataclasses.replace(
+            production, night_shelter_phone=settings.loket_phone, crisis_dial_dakloos=settings.loket_phone
+        ).check_crisis_numbers()
+    dataclasses.replace(
+        production, night_shelter_phone="053-4800800", crisis_dial_dakloos="053-4800800"
+    ).check_crisis_numbers()
     settings.check_crisis_numbers()  # development: the placeholder is allowed
 
 
 def test_a_typed_button_title_counts_as_the_click():
     from webhooks.choices import match_choice
 
-    choices = [{"title": "Geld", "payload": "/geld"}, {"title": "Wonen", "payload": "/wonen"},
-               {"title": "Allebei", "payload": "/allebei"}]
+    choices = [
+        {"title": "Geld", "payload": "/geld"},
+        {"title": "Wonen", "payload": "/wonen"},
+        {"title": "Allebei", "payload": "/allebei"},
+    ]
     assert match_choice("allebij", choices)["payload"] == "/allebei"
     assert match_choice("Allebei!", choices)["payload"] == "/allebei"
     assert match_choice("ik weet het niet", choices) is None
@@ -172,7 +178,8 @@ def test_a_ticket_opened_without_an_offer_counts_as_a_handover(db, settings, ver
     conversation records that a handover happened, with the reason crisis."""
     text = "mijn vader ligt op de grond en reageert niet"
     verdicts[text] = CrisisVerdict("acuut_gevaar", SURE, 0.99, "model")
-    _, door, conversation = door_with(db, settings, [BotReply(text="Ik geef dit ook door aan het wijkteam."),
-                                                    BotReply(custom={"handover_ticket": 7})])
+    _, door, conversation = door_with(
+        db, settings, [BotReply(text="Ik geef dit ook door aan het wijkteam."), BotReply(custom={"handover_ticket": 7})]
+    )
     door.receive(db, conversation, text)
     assert conversation.handover_reason == "crisis"

@@ -1,4 +1,5 @@
 """Beheer: the beheerder makes teams, wijken (postcodes route handovers) and staff accounts."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from conversations.models import utcnow
-from inbox.models import AuditLog, StaffUser, Team, Wijk
+from handover.models import AuditLog, StaffUser, Team, Wijk
 from tests.inbox_support import client, csrf_from, db, inbox_app, login, make_ticket, post_form, world  # noqa: F401
 
 
@@ -17,29 +18,59 @@ def _logout(client):
 def test_beheerder_sets_up_a_team_wijk_and_colleague(client, db, world):
     login(client, "bea")
     assert client.get("/inbox/beheer/").status_code == 200
-    response = post_form(client, "/inbox/beheer/teams/nieuw", "/inbox/beheer/teams/nieuw",
-                         {"name": "Sociaal wijkteam Oost", "phone": "053 444 4444", "active": "y"})
+    response = post_form(
+        client,
+        "/inbox/beheer/teams/nieuw",
+        "/inbox/beheer/teams/nieuw",
+        {"name": "Sociaal wijkteam Oost", "phone": "053 444 4444", "active": "y"},
+    )
     assert response.status_code == 302
     oost = db.scalars(select(Team).where(Team.name == "Sociaal wijkteam Oost")).one()
 
-    response = post_form(client, "/inbox/beheer/wijken/nieuw", "/inbox/beheer/wijken/nieuw",
-                         {"name": "Oost", "team": oost.id, "postcodes": "7521-7525, 7530"})
+    response = post_form(
+        client,
+        "/inbox/beheer/wijken/nieuw",
+        "/inbox/beheer/wijken/nieuw",
+        {"name": "Oost", "team": oost.id, "postcodes": "7521-7525, 7530"},
+    )
     assert response.status_code == 302
     db.expire_all()
     assert db.scalars(select(Wijk).where(Wijk.name == "Oost")).one().ranges_text() == "7521-7525, 7530"
-    response = post_form(client, "/inbox/beheer/wijken/nieuw", "/inbox/beheer/wijken/nieuw",
-                         {"name": "Fout", "team": oost.id, "postcodes": "75x1"})
+    response = post_form(
+        client,
+        "/inbox/beheer/wijken/nieuw",
+        "/inbox/beheer/wijken/nieuw",
+        {"name": "Fout", "team": oost.id, "postcodes": "75x1"},
+    )
     assert response.status_code == 400 and "Bijvoorbeeld" in response.get_data(as_text=True)
 
-    response = post_form(client, "/inbox/beheer/gebruikers/nieuw", "/inbox/beheer/gebruikers/nieuw",
-                         {"username": "olaf", "display_name": "Olaf Oost", "role": "medewerker", "teams": [oost.id],
-                          "password": "een-goed-wachtwoord", "active": "y"})
+    response = post_form(
+        client,
+        "/inbox/beheer/gebruikers/nieuw",
+        "/inbox/beheer/gebruikers/nieuw",
+        {
+            "username": "olaf",
+            "display_name": "Olaf Oost",
+            "role": "medewerker",
+            "teams": [oost.id],
+            "password": "een-goed-wachtwoord",
+            "active": "y",
+        },
+    )
     assert response.status_code == 302
-    response = post_form(client, "/inbox/beheer/gebruikers/nieuw", "/inbox/beheer/gebruikers/nieuw",
-                         {"username": "OLAF", "display_name": "Dubbel", "role": "medewerker", "password": "een-goed-wachtwoord"})
+    response = post_form(
+        client,
+        "/inbox/beheer/gebruikers/nieuw",
+        "/inbox/beheer/gebruikers/nieuw",
+        {"username": "OLAF", "display_name": "Dubbel", "role": "medewerker", "password": "een-goed-wachtwoord"},
+    )
     assert response.status_code == 400 and "bestaat al" in response.get_data(as_text=True)
-    response = post_form(client, "/inbox/beheer/gebruikers/nieuw", "/inbox/beheer/gebruikers/nieuw",
-                         {"username": "kort", "display_name": "Kort", "role": "medewerker", "password": "kort"})
+    response = post_form(
+        client,
+        "/inbox/beheer/gebruikers/nieuw",
+        "/inbox/beheer/gebruikers/nieuw",
+        {"username": "kort", "display_name": "Kort", "role": "medewerker", "password": "kort"},
+    )
     assert response.status_code == 400
 
     # A handover from postcode 7530 lands in Oost's queue, and Olaf can open it.
@@ -59,7 +90,13 @@ def test_beheerder_unlocks_and_deactivates(client, db, world):
     db.commit()
     login(client, "bea")
     page = f"/inbox/beheer/gebruikers/{world.anna.id}"
-    form = {"username": "anna", "display_name": "Anna de Vries", "role": "medewerker", "teams": [world.team_a.id], "active": "y"}
+    form = {
+        "username": "anna",
+        "display_name": "Anna de Vries",
+        "role": "medewerker",
+        "teams": [world.team_a.id],
+        "active": "y",
+    }
     assert post_form(client, page, page, {**form, "unlock": "y"}).status_code == 302
     db.expire_all()
     assert db.get(StaffUser, world.anna.id).locked_until is None

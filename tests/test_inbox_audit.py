@@ -1,12 +1,13 @@
 """The audit log: every view and change is written; a coordinator reads it; nobody edits it
 (not through the ORM, not with a bulk statement, not with raw SQL, not over HTTP)."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DatabaseError
 
-from inbox.models import AppendOnlyViolation, AuditLog
+from handover.models import AppendOnlyViolation, AuditLog
 from tests.inbox_support import client, db, inbox_app, login, make_ticket, world  # noqa: F401
 
 
@@ -76,8 +77,9 @@ def test_postgres_trigger_refuses_update_delete_truncate():
     from sqlalchemy import create_engine
     from sqlalchemy.exc import OperationalError
 
-    from iad.db import Base, import_all_models
-    import inbox.models  # noqa: F401
+    import handover.models  # noqa: F401
+    from core.db import Base
+    from iad.tables import import_all_models
 
     server = os.environ.get("IAD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     name = f"iad_inbox_test_{uuid.uuid4().hex[:8]}"
@@ -93,7 +95,11 @@ def test_postgres_trigger_refuses_update_delete_truncate():
         Base.metadata.create_all(engine)
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO inbox_audit_log (at, action, detail) VALUES (now(), 'login', '{}')"))
-        for statement in ("UPDATE inbox_audit_log SET action = 'weg'", "DELETE FROM inbox_audit_log", "TRUNCATE inbox_audit_log"):
+        for statement in (
+            "UPDATE inbox_audit_log SET action = 'weg'",
+            "DELETE FROM inbox_audit_log",
+            "TRUNCATE inbox_audit_log",
+        ):
             with pytest.raises(DatabaseError, match="append-only"):
                 with engine.begin() as conn:
                     conn.execute(text(statement))

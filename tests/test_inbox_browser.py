@@ -2,6 +2,7 @@
 a resident chats through the chat API and is handed over; a medewerker logs in, finds the
 ticket in her wijkteam's queue, claims it and replies; the reply reaches the resident's chat;
 the coordinator sees the view in the audit log. Screenshots go to tests/artifacts/."""
+
 from __future__ import annotations
 
 import json
@@ -12,11 +13,10 @@ import pytest
 import requests
 
 from conversations.models import Conversation, Message
-from inbox.handover import handover_packet, open_handover_ticket
+from handover.tickets import handover_packet, open_handover_ticket
 from tests.browser_support import ARTIFACTS, chromium, run_axe
 from tests.conftest import free_port
 from tests.inbox_support import PASSWORD, db, inbox_app, world  # noqa: F401
-
 
 
 @pytest.fixture
@@ -43,20 +43,40 @@ def test_handover_claim_and_reply_in_a_real_browser(server, browser, db, world):
     api = f"{server}/api/chat/conversations"
 
     # The resident chats (the bot itself is not running here: the front door keeps the messages).
-    started = requests.post(api, json={"text": "Ik heb schulden en de huur is al twee maanden niet betaald."}, timeout=30)
+    started = requests.post(
+        api, json={"text": "Ik heb schulden en de huur is al twee maanden niet betaald."}, timeout=30
+    )
     assert started.status_code == 201, started.text
     cid = started.json()["conversation_id"]
-    assert requests.post(f"{api}/{cid}/messages", json={"text": "Ik overzie het niet meer."}, timeout=30).status_code == 201
+    assert (
+        requests.post(f"{api}/{cid}/messages", json={"text": "Ik overzie het niet meer."}, timeout=30).status_code
+        == 201
+    )
 
     # The bot's side, once the resident said yes: open the handover (postcode in wijk Noord).
     conversation = db.get(Conversation, cid)
-    ticket = open_handover_ticket(db, conversation, reason=["meerdere_levensgebieden", "regieverlies"], urgency="hoog",
-                                  consent=True, contact_preference="chat", contact_window="na 14 uur", postcode="7513 XK",
-                                  advised=[{"name": "Schuldhulpverlening gemeente"}])
+    ticket = open_handover_ticket(
+        db,
+        conversation,
+        reason=["meerdere_levensgebieden", "regieverlies"],
+        urgency="hoog",
+        consent=True,
+        contact_preference="chat",
+        contact_window="na 14 uur",
+        postcode="7513 XK",
+        advised=[{"name": "Schuldhulpverlening gemeente"}],
+    )
     # A message with HTML, as another channel could deliver it (the web chat API refuses HTML).
-    db.add(Message(conversation=conversation, sender="resident",
-                   text='<img src=x onerror="alert(1)"><script>alert(2)</script> is dit veilig?'))
-    other = open_handover_ticket(db, _conversation(db), reason="wil_mens", urgency="normaal", consent=True, postcode="7545 AA")
+    db.add(
+        Message(
+            conversation=conversation,
+            sender="resident",
+            text='<img src=x onerror="alert(1)"><script>alert(2)</script> is dit veilig?',
+        )
+    )
+    other = open_handover_ticket(
+        db, _conversation(db), reason="wil_mens", urgency="normaal", consent=True, postcode="7545 AA"
+    )
     db.commit()
     assert ticket.team_id == world.team_a.id and other.team_id == world.team_b.id
     packet = handover_packet(ticket)
@@ -92,7 +112,9 @@ def test_handover_claim_and_reply_in_a_real_browser(server, browser, db, world):
     assert transcript.locator("img, script").count() == 0
     page.get_by_role("button", name="Oppakken").click()
     assert "U hebt deze melding opgepakt." in page.locator(".flash").inner_text()
-    page.get_by_label("Bericht aan de inwoner").fill("Goedemiddag, ik ben Anna van het wijkteam. Mag ik u vanmiddag bellen?")
+    page.get_by_label("Bericht aan de inwoner").fill(
+        "Goedemiddag, ik ben Anna van het wijkteam. Mag ik u vanmiddag bellen?"
+    )
     page.get_by_role("button", name="Versturen").click()
     assert "Bericht verstuurd" in page.locator(".flash").inner_text()
     assert "In contact" in page.locator(".ticket-head").inner_text()
@@ -144,7 +166,9 @@ def test_inbox_pages_meet_wcag21aa_by_axe(server, browser, db, world):
     """axe-core on every kind of inbox page. The pages forbid all script (CSP), so this
     browser context bypasses the CSP only to inject axe itself."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    ticket = open_handover_ticket(db, _conversation(db), reason="crisis", urgency="acuut", consent=False, acute_danger=True, postcode="7512")
+    ticket = open_handover_ticket(
+        db, _conversation(db), reason="crisis", urgency="acuut", consent=False, acute_danger=True, postcode="7512"
+    )
     db.commit()
     context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -164,8 +188,14 @@ def test_inbox_pages_meet_wcag21aa_by_axe(server, browser, db, world):
     page.goto(f"{server}/inbox/beheer/gebruikers/{world.anna.id}")
     results["beheer-user"] = _axe(page, "beheer-user")
     context.close()
-    summary = {name: {"violations": [(v["id"], v["impact"]) for v in r["violations"]], "passes": r["passes"],
-                      "needs_review": [(v["id"], v["impact"]) for v in r["incomplete"]]} for name, r in results.items()}
+    summary = {
+        name: {
+            "violations": [(v["id"], v["impact"]) for v in r["violations"]],
+            "passes": r["passes"],
+            "needs_review": [(v["id"], v["impact"]) for v in r["incomplete"]],
+        }
+        for name, r in results.items()
+    }
     (ARTIFACTS / "axe-inbox-summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     for name, r in results.items():
         assert r["violations"] == [], f"{name}: {r['violations']}"

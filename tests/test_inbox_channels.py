@@ -1,14 +1,15 @@
 """Replies from the inbox reach the resident on the channel they came from: a WhatsApp
 resident gets the reply through the real twilio client (to a local stand-in for Twilio's
 API); a refused delivery is kept, audited and told to the employee."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
 from conversations.models import Conversation, Message, Sender
-from inbox.handover import open_handover_ticket
-from inbox.models import AuditLog, HandoverTicket
+from handover.models import AuditLog, HandoverTicket
+from handover.tickets import open_handover_ticket
 from tests.inbox_support import TEST_INBOX_SETTINGS, login, make_world, post_form
 from tests.twilio_support import db_session, make_channel_app, signed_post, twilio_settings
 
@@ -31,12 +32,19 @@ def wa(settings, twilio_api):
 
 def _whatsapp_ticket(app, db, **kwargs):
     client = app.test_client()
-    params = {"MessageSid": "SM" + "a" * 32, "AccountSid": "AC" + "1" * 32, "From": RESIDENT,
-              "To": "whatsapp:+31850000000", "Body": "ik wil graag iemand spreken over mijn schulden", "NumMedia": "0"}
+    params = {
+        "MessageSid": "SM" + "a" * 32,
+        "AccountSid": "AC" + "1" * 32,
+        "From": RESIDENT,
+        "To": "whatsapp:+31850000000",
+        "Body": "ik wil graag iemand spreken over mijn schulden",
+        "NumMedia": "0",
+    }
     assert signed_post(client, "/webhooks/twilio/whatsapp", params).status_code == 200
     conversation = db.scalars(select(Conversation).where(Conversation.channel == "whatsapp")).one()
-    ticket = open_handover_ticket(db, conversation, reason="wil_mens", urgency="normaal", postcode="7512",
-                                  contact_preference="whatsapp", **kwargs)
+    ticket = open_handover_ticket(
+        db, conversation, reason="wil_mens", urgency="normaal", postcode="7512", contact_preference="whatsapp", **kwargs
+    )
     db.commit()
     return ticket
 
@@ -48,7 +56,9 @@ def test_reply_goes_out_on_whatsapp(wa, twilio_api):
     login(staff, "anna")
     page = f"/inbox/tickets/{ticket.id}"
     assert "+31612345678" in staff.get(page).get_data(as_text=True)  # for calling back: consent given
-    response = post_form(staff, page, f"{page}/reply", {"reply-text": "Dag, met Anna van het wijkteam. Wanneer kan ik u bellen?"})
+    response = post_form(
+        staff, page, f"{page}/reply", {"reply-text": "Dag, met Anna van het wijkteam. Wanneer kan ik u bellen?"}
+    )
     assert response.status_code == 302
     [call] = twilio_api.requests
     assert call["form"]["To"] == RESIDENT
@@ -67,7 +77,9 @@ def test_refused_delivery_is_kept_and_said(wa, twilio_api):
     assert response.status_code == 302
     assert "kon niet worden afgeleverd" in staff.get(response.location).get_data(as_text=True)
     db.expire_all()
-    staff_messages = db.scalars(select(Message.text).where(Message.conversation_id == ticket.conversation_id, Message.sender == Sender.STAFF)).all()
+    staff_messages = db.scalars(
+        select(Message.text).where(Message.conversation_id == ticket.conversation_id, Message.sender == Sender.STAFF)
+    ).all()
     assert staff_messages == ["Bent u er nog?"]
     entry = db.scalars(select(AuditLog).where(AuditLog.action == "reply_sent", AuditLog.ticket_id == ticket.id)).one()
     assert entry.detail == {"channel": "whatsapp", "delivered": False}

@@ -1,5 +1,6 @@
 """Inbox security: login required, team boundaries (403 + audit), CSRF, HTML shown as text,
 lockout after failed logins, idle timeout, and logout killing the session cookie."""
+
 from __future__ import annotations
 
 import time
@@ -8,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from conversations.models import Message, utcnow
-from inbox.models import AuditLog, HandoverTicket, StaffUser, Team, TicketNote
+from handover.models import AuditLog, HandoverTicket, StaffUser, Team, TicketNote
 from tests.inbox_support import (  # noqa: F401  (fixtures)
     PASSWORD,
     client,
@@ -24,8 +25,14 @@ from tests.inbox_support import (  # noqa: F401  (fixtures)
 
 def test_nothing_without_login(client, db, world):
     ticket = make_ticket(db)
-    for url in ("/inbox/", f"/inbox/tickets/{ticket.id}", f"/inbox/tickets/{ticket.id}/export.json",
-                f"/inbox/tickets/{ticket.id}/export.pdf", "/inbox/audit", "/inbox/beheer/"):
+    for url in (
+        "/inbox/",
+        f"/inbox/tickets/{ticket.id}",
+        f"/inbox/tickets/{ticket.id}/export.json",
+        f"/inbox/tickets/{ticket.id}/export.pdf",
+        "/inbox/audit",
+        "/inbox/beheer/",
+    ):
         response = client.get(url)
         assert response.status_code == 302, url
         assert response.location.startswith("/inbox/login"), url
@@ -48,18 +55,28 @@ def test_medewerker_of_team_a_cannot_open_team_b_ticket(client, db, world):
     assert own.reference in queue and other.reference not in queue
     assert client.get(f"/inbox/?team={world.team_b.id}").get_data(as_text=True).count(other.reference) == 0
 
-    for url in (f"/inbox/tickets/{other.id}", f"/inbox/tickets/{other.id}/export.json", f"/inbox/tickets/{other.id}/export.pdf"):
+    for url in (
+        f"/inbox/tickets/{other.id}",
+        f"/inbox/tickets/{other.id}/export.json",
+        f"/inbox/tickets/{other.id}/export.pdf",
+    ):
         assert client.get(url).status_code == 403, url
     response = post_form(client, f"/inbox/tickets/{own.id}", f"/inbox/tickets/{other.id}/claim", {})
     assert response.status_code == 403
-    response = post_form(client, f"/inbox/tickets/{own.id}", f"/inbox/tickets/{other.id}/reply", {"reply-text": "hallo"})
+    response = post_form(
+        client, f"/inbox/tickets/{own.id}", f"/inbox/tickets/{other.id}/reply", {"reply-text": "hallo"}
+    )
     assert response.status_code == 403
 
-    denied = db.scalars(select(AuditLog).where(AuditLog.action == "access_denied", AuditLog.ticket_id == other.id)).all()
+    denied = db.scalars(
+        select(AuditLog).where(AuditLog.action == "access_denied", AuditLog.ticket_id == other.id)
+    ).all()
     assert len(denied) == 5 and {d.username for d in denied} == {"anna"}
     db.expire_all()
     assert db.get(HandoverTicket, other.id).assigned_user_id is None
-    assert not db.scalars(select(Message).where(Message.conversation_id == other.conversation_id, Message.sender == "staff")).all()
+    assert not db.scalars(
+        select(Message).where(Message.conversation_id == other.conversation_id, Message.sender == "staff")
+    ).all()
     # The coordinator sees both queues.
     client.post("/inbox/logout", data={"csrf_token": csrf_from(client.get("/inbox/").get_data(as_text=True))})
     login(client, "cora")
@@ -92,7 +109,9 @@ def test_csrf_token_is_required(client, db, world):
     assert db.scalars(select(TicketNote)).all() == []
     assert not db.scalars(select(Message).where(Message.sender == "staff")).all()
     # With the page's token it works.
-    response = post_form(client, f"/inbox/tickets/{ticket.id}", f"/inbox/tickets/{ticket.id}/notes", {"note-text": "met token"})
+    response = post_form(
+        client, f"/inbox/tickets/{ticket.id}", f"/inbox/tickets/{ticket.id}/notes", {"note-text": "met token"}
+    )
     assert response.status_code == 302
     assert [n.text for n in db.scalars(select(TicketNote))] == ["met token"]
     # Beheer forms too.
@@ -121,7 +140,12 @@ def test_html_from_a_resident_is_shown_as_text(client, db, world):
     response = client.get(f"/inbox/tickets/{ticket.id}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<script>alert" not in html and "<img src=x" not in html and "<iframe" not in html and "<b onmouseover" not in html
+    assert (
+        "<script>alert" not in html
+        and "<img src=x" not in html
+        and "<iframe" not in html
+        and "<b onmouseover" not in html
+    )
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
     assert "gewoon tekst &amp; meer" in html
     assert "script-src 'none'" in response.headers["Content-Security-Policy"]
@@ -180,8 +204,10 @@ def test_logout_kills_a_copied_cookie(client, inbox_app, world):
 
 def test_login_redirect_stays_inside_the_inbox(client, world):
     page = client.get("/inbox/login?next=https://evil.example/")
-    response = client.post("/inbox/login?next=https://evil.example/", data={
-        "csrf_token": csrf_from(page.get_data(as_text=True)), "username": "anna", "password": PASSWORD})
+    response = client.post(
+        "/inbox/login?next=https://evil.example/",
+        data={"csrf_token": csrf_from(page.get_data(as_text=True)), "username": "anna", "password": PASSWORD},
+    )
     assert response.location == "/inbox/"
 
 

@@ -1,5 +1,6 @@
 """Handover tickets: opening them (consent, routing, SLA), and what staff do with them
 (claim, reply, hand back, notes, status with closing reason, reassign, assign, export, filter)."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from conversations.models import Status, utcnow
-from inbox.handover import HandoverRefused, handover_packet, open_handover_ticket
-from inbox.models import AuditLog, HandoverTicket, TicketStatus
+from handover.models import AuditLog, HandoverTicket, TicketStatus
+from handover.tickets import HandoverRefused, handover_packet, open_handover_ticket
 from inbox.tickets import sla_state
 from tests.inbox_support import (  # noqa: F401  (fixtures)
     TEST_INBOX_SETTINGS,
@@ -34,6 +35,7 @@ def _ticket(db, ticket_id) -> HandoverTicket:
 
 # --- opening a ticket -------------------------------------------------------------------
 
+
 def test_no_consent_means_no_ticket(db, world):
     conversation = make_conversation(db, [("resident", "ik wil hulp")])
     with pytest.raises(HandoverRefused):
@@ -42,9 +44,14 @@ def test_no_consent_means_no_ticket(db, world):
 
 
 def test_acute_danger_without_consent_is_shared_and_flagged(db, world):
-    conversation = make_conversation(db, [("resident", "mijn buurman ligt op de grond en reageert niet")],
-                                     levensgebieden={"veiligheid": ["ligt op de grond"]})
-    ticket = open_handover_ticket(db, conversation, reason=["zorg_om_ander", "crisis"], urgency="laag", consent=False, acute_danger=True)
+    conversation = make_conversation(
+        db,
+        [("resident", "mijn buurman ligt op de grond en reageert niet")],
+        levensgebieden={"veiligheid": ["ligt op de grond"]},
+    )
+    ticket = open_handover_ticket(
+        db, conversation, reason=["zorg_om_ander", "crisis"], urgency="laag", consent=False, acute_danger=True
+    )
     assert ticket.acute_danger and not ticket.consent_given and ticket.urgency == "acuut"
     assert ticket.transcript_shared and ticket.levensgebieden == {"veiligheid": ["ligt op de grond"]}
     assert ticket.team_id == world.loket.id  # no postcode: the default team
@@ -108,6 +115,7 @@ def test_handover_packet_tells_who_how_and_when(db, world):
 
 # --- working a ticket -------------------------------------------------------------------
 
+
 def test_claim_reply_hand_back_and_close(client, db, world):
     ticket = make_ticket(db)
     login(client, "anna")
@@ -118,7 +126,12 @@ def test_claim_reply_hand_back_and_close(client, db, world):
     assert t.status == TicketStatus.OPGEPAKT and t.assigned_user_id == world.anna.id
     assert t.conversation.status == Status.BOT  # claiming alone does not silence the bot
 
-    assert post_form(client, page, f"{page}/reply", {"reply-text": "Goedemiddag, ik ben Anna van het wijkteam."}).status_code == 302
+    assert (
+        post_form(
+            client, page, f"{page}/reply", {"reply-text": "Goedemiddag, ik ben Anna van het wijkteam."}
+        ).status_code
+        == 302
+    )
     t = _ticket(db, ticket.id)
     assert t.status == TicketStatus.IN_CONTACT and t.contacted_at is not None
     assert t.conversation.status == Status.STAFF
@@ -129,7 +142,9 @@ def test_claim_reply_hand_back_and_close(client, db, world):
     assert sla_state(t).kind == "met"
 
     # While staff have it, the resident's message is not sent to the bot.
-    response = client.post(f"/api/chat/conversations/{ticket.conversation_id}/messages", json={"text": "Dank u, morgen kan ik bellen."})
+    response = client.post(
+        f"/api/chat/conversations/{ticket.conversation_id}/messages", json={"text": "Dank u, morgen kan ik bellen."}
+    )
     assert response.get_json()["messages"] == []
     assert "Dank u, morgen kan ik bellen." in client.get(page).get_data(as_text=True)
 
@@ -141,10 +156,14 @@ def test_claim_reply_hand_back_and_close(client, db, world):
     assert response.status_code == 400 and "Kies een status" in response.get_data(as_text=True)
     response = post_form(client, page, f"{page}/status", {"status-status": "afgerond", "status-closing_reason": ""})
     assert response.status_code == 400 and "Kies een reden" in response.get_data(as_text=True)
-    response = post_form(client, page, f"{page}/status", {"status-status": "afgerond", "status-closing_reason": "anders"})
+    response = post_form(
+        client, page, f"{page}/status", {"status-status": "afgerond", "status-closing_reason": "anders"}
+    )
     assert response.status_code == 400 and "toelichting" in response.get_data(as_text=True)
     assert _ticket(db, ticket.id).status == TicketStatus.IN_CONTACT
-    response = post_form(client, page, f"{page}/status", {"status-status": "afgerond", "status-closing_reason": "hulp_gestart"})
+    response = post_form(
+        client, page, f"{page}/status", {"status-status": "afgerond", "status-closing_reason": "hulp_gestart"}
+    )
     assert response.status_code == 302
     t = _ticket(db, ticket.id)
     assert (t.status, t.closing_reason) == (TicketStatus.AFGEROND, "hulp_gestart") and t.closed_at is not None
@@ -156,7 +175,14 @@ def test_claim_reply_hand_back_and_close(client, db, world):
     assert t.status == TicketStatus.IN_CONTACT and t.closing_reason is None
 
     actions = db.scalars(select(AuditLog.action).where(AuditLog.ticket_id == ticket.id).order_by(AuditLog.id)).all()
-    for expected in ("ticket_created", "ticket_viewed", "ticket_claimed", "reply_sent", "conversation_handed_back", "status_changed"):
+    for expected in (
+        "ticket_created",
+        "ticket_viewed",
+        "ticket_claimed",
+        "reply_sent",
+        "conversation_handed_back",
+        "status_changed",
+    ):
         assert expected in actions
 
 
@@ -228,20 +254,30 @@ def test_overdue_tickets_stand_out(client, db, world):
     html = client.get("/inbox/").get_data(as_text=True)
     assert "waarvan 1 te laat" in html
     assert html.index(late.reference) < html.index(on_time.reference)  # overdue first
-    row = html[html.rindex("<tr", 0, html.index(late.reference)):html.index(late.reference)]
+    row = html[html.rindex("<tr", 0, html.index(late.reference)) : html.index(late.reference)]
     assert "sla-overdue" in row and "Te laat: 2 u" in row
 
 
 def test_export_json_and_pdf(client, db, world):
-    ticket = make_ticket(db, advised=[{"name": "Schuldhulpmaatje", "url": "https://example.org"}, "Formulierenbrigade"],
-                         messages=[("resident", "Ik durf mijn post niet meer open te maken, ça va pas. Één ding tegelijk.")])
+    ticket = make_ticket(
+        db,
+        advised=[{"name": "Schuldhulpmaatje", "url": "https://example.org"}, "Formulierenbrigade"],
+        messages=[("resident", "Ik durf mijn post niet meer open te maken, ça va pas. Één ding tegelijk.")],
+    )
     login(client, "anna")
     response = client.get(f"/inbox/tickets/{ticket.id}/export.json")
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     data = json.loads(response.data)
     assert data["reference"] == ticket.reference and data["team"] == "Sociaal wijkteam Noord"
-    assert data["advised"] == [{"name": "Schuldhulpmaatje", "url": "https://example.org"}, {"name": "Formulierenbrigade"}]
-    assert data["levensgebieden"][0] == {"code": "geld", "label": data["levensgebieden"][0]["label"], "resident_words": ["de rekeningen"]}
+    assert data["advised"] == [
+        {"name": "Schuldhulpmaatje", "url": "https://example.org"},
+        {"name": "Formulierenbrigade"},
+    ]
+    assert data["levensgebieden"][0] == {
+        "code": "geld",
+        "label": data["levensgebieden"][0]["label"],
+        "resident_words": ["de rekeningen"],
+    }
     assert data["transcript"]["complete"] and "Één ding" in data["transcript"]["messages"][0]["text"]
     pdf = client.get(f"/inbox/tickets/{ticket.id}/export.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF-")

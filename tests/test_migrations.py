@@ -1,5 +1,6 @@
 """The Alembic migrations build exactly the schema the models declare, on SQLite and on
 the real PostgreSQL server, and the audit log is append-only in both."""
+
 from __future__ import annotations
 
 import uuid
@@ -10,7 +11,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DatabaseError
 
-from iad.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -1,14 +1,15 @@
 """search_directory / DirectorySearch on the fictional demo directory plus the articles:
 the contract the bot relies on, the filters, the no-match threshold, and refreshing the
 index when the data changes."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from iad.config import get_settings
-from iad.db import Base, make_engine, session_scope
+from core.config import get_settings
+from core.db import Base, make_engine, session_scope
 from knowledge.articles import load_articles
 from knowledge.search import DirectorySearch, Hit, get_searcher, search_directory
 from knowledge.vectors import embeddings_available
@@ -58,12 +59,15 @@ def test_hits_follow_the_contract(searcher):
 
 
 @needs_model
-@pytest.mark.parametrize("query, expected", [
-    ("Ik ben eenzaam en zie bijna niemand meer", {"demo-koffieochtend", "demo-maatje"}),
-    ("ik wil beter leren lezen en schrijven", {"demo-taalhuis"}),
-    ("Wie kan mij naar het ziekenhuis brengen?", {"demo-rijdienst"}),
-    ("ik zorg voor mijn zieke man en ik ben op", {"demo-mantelzorgpunt", "artikel:mantelzorgwaardering"}),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("Ik ben eenzaam en zie bijna niemand meer", {"demo-koffieochtend", "demo-maatje"}),
+        ("ik wil beter leren lezen en schrijven", {"demo-taalhuis"}),
+        ("Wie kan mij naar het ziekenhuis brengen?", {"demo-rijdienst"}),
+        ("ik zorg voor mijn zieke man en ik ben op", {"demo-mantelzorgpunt", "artikel:mantelzorgwaardering"}),
+    ],
+)
 def test_own_words_find_the_service(searcher, query, expected):
     result = searcher.search(query, gemeente="Enschede")
     assert not result.no_match
@@ -71,11 +75,14 @@ def test_own_words_find_the_service(searcher, query, expected):
 
 
 @needs_model
-@pytest.mark.parametrize("query", [
-    "Hoe vraag ik een nieuw paspoort aan?",
-    "Ik wil een dakkapel op mijn huis bouwen. Heb ik een vergunning nodig?",
-    "Ik ga trouwen. Kan dat op het stadhuis?",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Hoe vraag ik een nieuw paspoort aan?",
+        "Ik wil een dakkapel op mijn huis bouwen. Heb ik een vergunning nodig?",
+        "Ik ga trouwen. Kan dat op het stadhuis?",
+    ],
+)
 def test_no_good_match_is_said_not_shown(searcher, query):
     result = searcher.search(query, gemeente="Enschede")
     assert result.no_match and result.hits == []
@@ -90,10 +97,8 @@ def test_gemeente_filter(searcher):
 
 
 def test_age_filter(searcher):
-    young = searcher.search("jongeren plek om te chillen", gemeente="Enschede", age=15, limit=20,
-                            mode="bm25_dutch")
-    old = searcher.search("jongeren plek om te chillen", gemeente="Enschede", age=40, limit=20,
-                          mode="bm25_dutch")
+    young = searcher.search("jongeren plek om te chillen", gemeente="Enschede", age=15, limit=20, mode="bm25_dutch")
+    old = searcher.search("jongeren plek om te chillen", gemeente="Enschede", age=40, limit=20, mode="bm25_dutch")
     assert "demo-jongerenplek" in ids(young)
     assert "demo-jongerenplek" not in ids(old)
     assert "demo-maatje" not in ids(searcher.search("maatje ouderen", age=30, limit=20, mode="bm25_dutch"))
@@ -105,7 +110,8 @@ def test_free_only_drops_services_that_cost_money(searcher):
     result = searcher.search("klusjes in huis", limit=20, free_only=True, mode="bm25_dutch")
     assert "demo-klusdienst" not in ids(result)
     assert "demo-koffieochtend" not in ids(
-        searcher.search("koffie drinken met buren", limit=20, free_only=True, mode="bm25_dutch"))
+        searcher.search("koffie drinken met buren", limit=20, free_only=True, mode="bm25_dutch")
+    )
 
 
 def test_levensgebied_filter_keeps_general_entry_points(searcher):
@@ -133,9 +139,12 @@ def test_index_refreshes_after_an_import_and_not_per_query(tmp_path):
     assert searcher.refresh() is False  # same revision: no rebuild
     assert "demo-nieuw" not in ids(searcher.search("repair café fietsen maken", limit=5))
 
-    new = {"id": "demo-nieuw", "name": "Repair Café De Reparateur (fictief)",
-           "description": "Samen kapotte fietsen en lampen maken.",
-           "service_areas": [{"name": "Enschede"}]}
+    new = {
+        "id": "demo-nieuw",
+        "name": "Repair Café De Reparateur (fictief)",
+        "description": "Samen kapotte fietsen en lampen maken.",
+        "service_areas": [{"name": "Enschede"}],
+    }
     path = tmp_path / "nieuw.json"
     path.write_text(json.dumps([new]), encoding="utf-8")
     assert import_file(path, engine=engine).ok
@@ -155,9 +164,14 @@ def test_keyword_fallback_without_the_model(engine):
 
 def test_articles_are_valid_and_searchable(searcher):
     articles = load_articles()
-    assert {"bijzondere-bijstand", "kwijtschelding-gemeentelijke-belastingen", "wmo-melding",
-            "mantelzorgwaardering", "schuldhulpverlening", "meedoen-met-een-laag-inkomen"} <= {
-        a.id for a in articles}
+    assert {
+        "bijzondere-bijstand",
+        "kwijtschelding-gemeentelijke-belastingen",
+        "wmo-melding",
+        "mantelzorgwaardering",
+        "schuldhulpverlening",
+        "meedoen-met-een-laag-inkomen",
+    } <= {a.id for a in articles}
     for a in articles:
         assert a.summary and a.contact and a.source and a.body
         assert len(a.summary) <= 120, a.id

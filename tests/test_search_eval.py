@@ -4,14 +4,15 @@ are there)."""
 
 import pytest
 
-from iad.config import get_settings
-from knowledge.evaluate import evaluate_search
+from core.config import get_settings
 from knowledge.vectors import embeddings_available
+from measure.search import evaluate_search
 from sociale_kaart.importer import DEMO_FILE, SHARED_DIR, TWENTE_FILE
 
 DEV_CASES = SHARED_DIR / "eval" / "dev" / "search.yml"
-needs_model = pytest.mark.skipif(not embeddings_available(),
-                                 reason=f"embedding model not built ({get_settings().embedding_model})")
+needs_model = pytest.mark.skipif(
+    not embeddings_available(), reason=f"embedding model not built ({get_settings().embedding_model})"
+)
 
 
 def test_eval_on_own_cases(tmp_path):
@@ -20,7 +21,8 @@ def test_eval_on_own_cases(tmp_path):
         '- query: "taalhuis om beter te leren lezen"\n  gemeente: Enschede\n  relevant: [demo-taalhuis]\n'
         '- query: "voedselpakket voor ons gezin"\n  relevant: [demo-voedselpunt]\n'
         '- query: "Hoe vraag ik een nieuw paspoort aan?"\n  relevant: []\n  no_match: true\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     result = evaluate_search(cases, DEMO_FILE)
     for key in ("recall@5", "mrr@10", "ndcg@10", "no_match_accuracy", "n"):
         assert key in result
@@ -30,8 +32,10 @@ def test_eval_on_own_cases(tmp_path):
 
 
 @needs_model
-@pytest.mark.skipif(not (DEV_CASES.exists() and TWENTE_FILE.exists()),
-                    reason=f"the shared dev cases or Twente directory are absent ({SHARED_DIR})")
+@pytest.mark.skipif(
+    not (DEV_CASES.exists() and TWENTE_FILE.exists()),
+    reason=f"the shared dev cases or Twente directory are absent ({SHARED_DIR})",
+)
 def test_dev_cases_meet_the_acceptance_targets():
     result = evaluate_search(DEV_CASES, TWENTE_FILE)
     assert result["mode"] == "hybrid"

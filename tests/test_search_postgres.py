@@ -2,6 +2,7 @@
 the same records and the same search results. Runs against the real server
 (IAD_TEST_POSTGRES_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test) in a
 schema of its own, dropped afterwards."""
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from iad.db import Base, make_engine, session_scope
+from core.db import Base, make_engine, session_scope
 from knowledge.search import DirectorySearch
 from sociale_kaart.hsds import load_records
 from sociale_kaart.importer import DEMO_FILE, TWENTE_FILE, current_revision, import_file

@@ -1,4 +1,5 @@
 """Dutch normalisation for the keyword ranker: lemmas, compounds, stems."""
+
 from knowledge.index import plain_tokens
 from knowledge.synonyms import expand_terms, related_words
 from knowledge.text import analyzer, fold

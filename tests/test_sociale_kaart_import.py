@@ -1,5 +1,6 @@
 """Importers: the real Twente file, idempotent re-import, updates, and malformed input
 that must be rejected with a clear report while leaving the database unchanged."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from iad.db import Base, make_engine, session_scope
+from core.db import Base, make_engine, session_scope
 from sociale_kaart.hsds import load_records
 from sociale_kaart.importer import DEMO_FILE, TWENTE_FILE, current_revision, import_file
 from sociale_kaart.models import Service, ServiceArea
@@ -52,8 +53,9 @@ def test_twente_file_imports_every_offer(engine):
     assert rec["name"] == first["name"]
     assert [a["name"] for a in rec["service_areas"]] == first["municipalities"]
     assert rec["url"] == first["source"]
-    codes = {a["taxonomy_term"]["code"] for a in rec["attributes"]
-             if a["taxonomy_term"]["taxonomy"] == "iad-levensgebied"}
+    codes = {
+        a["taxonomy_term"]["code"] for a in rec["attributes"] if a["taxonomy_term"]["taxonomy"] == "iad-levensgebied"
+    }
     assert "geld" in codes  # theme "geld" → levensgebied geld
 
 
@@ -91,15 +93,27 @@ def test_demo_directory_imports(engine):
 
 
 def _write_jsonl(path: Path, objs: list) -> Path:
-    path.write_text("\n".join(o if isinstance(o, str) else json.dumps(o) for o in objs) + "\n",
-                    encoding="utf-8")
+    path.write_text("\n".join(o if isinstance(o, str) else json.dumps(o) for o in objs) + "\n", encoding="utf-8")
     return path
 
 
 def _twente_like(i: int, **changes) -> dict:
-    obj = {"id": f"t-{i}", "name": f"Aanbod {i}", "organization": "Org", "municipalities": ["Enschede"],
-           "category": "geld", "themes": ["geld"], "subthemes": [], "audience": "", "costs": "",
-           "access": "", "description": "", "address": "", "town": "", "source": "https://example.org"}
+    obj = {
+        "id": f"t-{i}",
+        "name": f"Aanbod {i}",
+        "organization": "Org",
+        "municipalities": ["Enschede"],
+        "category": "geld",
+        "themes": ["geld"],
+        "subthemes": [],
+        "audience": "",
+        "costs": "",
+        "access": "",
+        "description": "",
+        "address": "",
+        "town": "",
+        "source": "https://example.org",
+    }
     obj.update(changes)
     return obj
 
@@ -107,14 +121,17 @@ def _twente_like(i: int, **changes) -> dict:
 def test_malformed_rows_are_all_reported_and_nothing_is_written(engine, tmp_path):
     import_file(DEMO_FILE, engine=engine)
     before = snapshot(engine)
-    bad = _write_jsonl(tmp_path / "bad.jsonl", [
-        _twente_like(1),
-        _twente_like(2, name=""),                       # missing required field
-        _twente_like(3, municipalities=["Atlantis"]),   # unknown gemeente
-        '{"id": "t-4", "name": "kapot"',                # broken JSON
-        _twente_like(1),                                # duplicate id
-        _twente_like(5, municipalities=[]),             # no gemeente at all
-    ])
+    bad = _write_jsonl(
+        tmp_path / "bad.jsonl",
+        [
+            _twente_like(1),
+            _twente_like(2, name=""),  # missing required field
+            _twente_like(3, municipalities=["Atlantis"]),  # unknown gemeente
+            '{"id": "t-4", "name": "kapot"',  # broken JSON
+            _twente_like(1),  # duplicate id
+            _twente_like(5, municipalities=[]),  # no gemeente at all
+        ],
+    )
     report = import_file(bad, engine=engine)
     assert not report.ok
     reasons = {(e["where"], e["reason"]) for e in report.errors}
@@ -247,10 +264,11 @@ def test_child_ids_of_another_service_are_refused(engine, tmp_path):
 
 def test_import_demo_data_is_idempotent_and_falls_back_to_the_demo(engine, monkeypatch, tmp_path):
     import sociale_kaart.importer as importer
+    from iad.demo_data import load_demo_directory
 
-    first = importer.import_demo_data(engine=engine, warm_index=False)
+    first = load_demo_directory(engine=engine, warm=False)
     assert first["import"]["ok"] and first["articles"] >= 6
-    second = importer.import_demo_data(engine=engine, warm_index=False)
+    second = load_demo_directory(engine=engine, warm=False)
     assert second["import"]["created"] == second["import"]["updated"] == 0
     assert second["import"]["unchanged"] == first["import"]["created"]
 
@@ -258,6 +276,6 @@ def test_import_demo_data_is_idempotent_and_falls_back_to_the_demo(engine, monke
     monkeypatch.setattr(importer, "TWENTE_FILE", tmp_path / "absent" / "services.jsonl")
     fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     Base.metadata.create_all(fresh)
-    result = importer.import_demo_data(engine=fresh, warm_index=False)
+    result = importer.import_demo_data(engine=fresh)
     assert result["source"] == str(DEMO_FILE) and result["import"]["created"] == 12
     fresh.dispose()

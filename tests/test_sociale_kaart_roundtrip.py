@@ -1,11 +1,12 @@
 """HSDS round trip: export, then import into an empty database, gives the same data."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from iad.db import Base, make_engine, session_scope
+from core.db import Base, make_engine, session_scope
 from sociale_kaart.exporter import export_hsds
 from sociale_kaart.hsds import load_records
 from sociale_kaart.importer import DEMO_FILE, TWENTE_FILE, import_file
@@ -26,8 +27,13 @@ SOURCES = [pytest.param(DEMO_FILE, id="demo")]
 if TWENTE_FILE.exists():
     SOURCES.append(pytest.param(TWENTE_FILE, id="twente"))
 else:
-    SOURCES.append(pytest.param(TWENTE_FILE, id="twente", marks=pytest.mark.skip(
-        reason=f"the shared Twente directory is absent ({TWENTE_FILE})")))
+    SOURCES.append(
+        pytest.param(
+            TWENTE_FILE,
+            id="twente",
+            marks=pytest.mark.skip(reason=f"the shared Twente directory is absent ({TWENTE_FILE})"),
+        )
+    )
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -60,5 +66,11 @@ def test_export_is_plain_hsds(tmp_path):
     assert any(a["taxonomy_term"]["taxonomy"] == "iad-niveau" for a in first["attributes"])
     export_hsds(tmp_path / "pkg", engine=engine)
     names = {p.name for p in (tmp_path / "pkg").iterdir()}
-    assert {"services.csv", "organizations.csv", "service_areas.csv", "attributes.csv",
-            "taxonomy_terms.csv", "datapackage.json"} <= names
+    assert {
+        "services.csv",
+        "organizations.csv",
+        "service_areas.csv",
+        "attributes.csv",
+        "taxonomy_terms.csv",
+        "datapackage.json",
+    } <= names

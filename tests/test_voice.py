@@ -1,5 +1,6 @@
 """The phone line: signed webhooks only, valid nl-NL TwiML, keypad digits for choices, repeat
 on silence, a person after two misses, the crisis protocol, transfer or callback by hours."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from conversations.models import Conversation, Message, Sender, Status, as_utc
-from inbox.models import HandoverTicket
+from handover.models import HandoverTicket
 from tests.twilio_support import db_session, make_channel_app, sign, signed_post, twilio_settings
 from webhooks.voice import (
     Line,
@@ -60,7 +61,9 @@ def twiml(response) -> ElementTree.Element:
     root = ElementTree.fromstring(response.data)
     assert root.tag == "Response"
     for say in root.iter("Say"):
-        assert say.get("language") == "nl-NL" and say.get("voice", "").startswith(("Polly.", "Google.")), ElementTree.tostring(say)
+        assert say.get("language") == "nl-NL" and say.get("voice", "").startswith(("Polly.", "Google.")), (
+            ElementTree.tostring(say)
+        )
         assert say.text and say.text.strip()
     for gather in root.iter("Gather"):
         assert gather.get("input") == "speech dtmf" and gather.get("language") == "nl-NL"
@@ -81,7 +84,13 @@ class Call:
         self.next_action: str | None = None
 
     def start(self):
-        root = twiml(signed_post(self.client, "/webhooks/twilio/voice", {"CallSid": self.sid, "From": self.caller, "To": "+31850000001", "CallStatus": "ringing"}))
+        root = twiml(
+            signed_post(
+                self.client,
+                "/webhooks/twilio/voice",
+                {"CallSid": self.sid, "From": self.caller, "To": "+31850000001", "CallStatus": "ringing"},
+            )
+        )
         self._remember(root)
         return root
 
@@ -128,6 +137,7 @@ def conversation(settings, conversation_id: str) -> Conversation:
 
 # --- the call starts ------------------------------------------------------------------------
 
+
 def test_a_call_gets_valid_dutch_twiml_and_an_encrypted_conversation(open_line):
     client, settings = open_line
     call = Call(client)
@@ -153,9 +163,13 @@ def test_forged_and_unsigned_voice_requests_are_all_rejected(open_line):
     call = Call(client)
     call.start()
     params = {"CallSid": call.sid, "SpeechResult": "hallo"}
-    paths = ["/webhooks/twilio/voice", call.next_action, "/webhooks/twilio/voice/status",
-             f"/webhooks/twilio/voice/callback?c={call.conversation_id}&m=0",
-             f"/webhooks/twilio/voice/after-dial?c={call.conversation_id}&kind=loket"]
+    paths = [
+        "/webhooks/twilio/voice",
+        call.next_action,
+        "/webhooks/twilio/voice/status",
+        f"/webhooks/twilio/voice/callback?c={call.conversation_id}&m=0",
+        f"/webhooks/twilio/voice/after-dial?c={call.conversation_id}&kind=loket",
+    ]
     attempts = 0
     for path in paths:
         for headers in ({}, {"X-Twilio-Signature": sign(path, params, token="wrong-token")}):
@@ -163,11 +177,15 @@ def test_forged_and_unsigned_voice_requests_are_all_rejected(open_line):
             assert client.post(path, data=params, headers=headers).status_code == 403, path
     # The call's state is in the action URL, and the URL is signed: changing it is forging.
     tampered = call.next_action.replace("m=0", "m=5")
-    assert client.post(tampered, data=params, headers={"X-Twilio-Signature": sign(call.next_action, params)}).status_code == 403
+    assert (
+        client.post(tampered, data=params, headers={"X-Twilio-Signature": sign(call.next_action, params)}).status_code
+        == 403
+    )
     assert attempts == 10
 
 
 # --- turns ------------------------------------------------------------------------------------
+
 
 def test_silence_is_repeated_once_then_a_person_takes_over(open_line):
     client, settings = open_line
@@ -214,8 +232,10 @@ def test_outside_opening_hours_a_callback_is_offered_and_stored(closed_line):
     # A callback request is a ticket in the inbox, due when the caller was told.
     call.answer(speech="ja graag", action=action)  # Twilio retried: still one note, one ticket
     tickets = callback_tickets(settings, call.conversation_id)
-    assert len(tickets) == 1 and sum(n.startswith("Terugbelverzoek") for n in
-                                     (m.text for m in stored(settings, call.conversation_id))) == 1
+    assert (
+        len(tickets) == 1
+        and sum(n.startswith("Terugbelverzoek") for n in (m.text for m in stored(settings, call.conversation_id))) == 1
+    )
     ticket = tickets[0]
     assert ticket.reasons == ["terugbelverzoek"] and ticket.contact_preference == "bellen"
     assert ticket.consent_scope == ["samenvatting"] and not ticket.transcript_shared
@@ -223,7 +243,9 @@ def test_outside_opening_hours_a_callback_is_offered_and_stored(closed_line):
     tomorrow = datetime.now(ZoneInfo("Europe/Amsterdam")).date() + timedelta(days=1)
     assert (due.date(), due.hour, due.minute) == (tomorrow, 17, 0)
     # The call ends: a conversation with a callback request stays open for staff.
-    signed_post(client, "/webhooks/twilio/voice/status", {"CallSid": call.sid, "CallStatus": "completed", "CallDuration": "64"})
+    signed_post(
+        client, "/webhooks/twilio/voice/status", {"CallSid": call.sid, "CallStatus": "completed", "CallDuration": "64"}
+    )
     assert conversation(settings, call.conversation_id).status == Status.BOT
 
 
@@ -248,13 +270,16 @@ def test_a_hidden_number_gets_no_callback_offer(closed_line):
     assert "1 4, 0 5 3" in spoken(root)
 
 
-@pytest.mark.parametrize("said, number", [
-    ("ik wil niet meer leven", "+318000113"),
-    ("mijn vriend slaat me en ik ben bang", "+318002000"),
-    # The nachtopvang number (NIGHT_SHELTER_PHONE; in development its placeholder 0800-0000),
-    # no longer the loket's daytime number, which nobody answers at night.
-    ("ik weet niet waar ik vannacht moet slapen", "+318000000"),
-])
+@pytest.mark.parametrize(
+    "said, number",
+    [
+        ("ik wil niet meer leven", "+318000113"),
+        ("mijn vriend slaat me en ik ben bang", "+318002000"),
+        # The nachtopvang number (NIGHT_SHELTER_PHONE; in development its placeholder 0800-0000),
+        # no longer the loket's daytime number, which nobody answers at night.
+        ("ik weet niet waar ik vannacht moet slapen", "+318000000"),
+    ],
+)
 def test_crisis_is_answered_with_the_number_and_a_dial(open_line, said, number):
     client, settings = open_line
     call = Call(client)
@@ -276,13 +301,17 @@ def test_acute_danger_tells_the_caller_to_dial_112_because_twilio_cannot(open_li
     assert "bel 1 1 2" in spoken(root).lower()
 
 
-BUTTONS = [{"title": "Geld en schulden", "payload": "/kies_levensgebied{\"levensgebied\":\"geld\"}"},
-           {"title": "Wonen", "payload": "/kies_levensgebied{\"levensgebied\":\"wonen\"}"}]
+BUTTONS = [
+    {"title": "Geld en schulden", "payload": "/kies_levensgebied{\"levensgebied\":\"geld\"}"},
+    {"title": "Wonen", "payload": "/kies_levensgebied{\"levensgebied\":\"wonen\"}"},
+]
 
 
 def _offer_choices(settings, conversation_id: str) -> None:
     db = db_session(settings)
-    db.add(Message(conversation_id=conversation_id, sender=Sender.BOT, text="Waar gaat uw vraag over?", buttons=BUTTONS))
+    db.add(
+        Message(conversation_id=conversation_id, sender=Sender.BOT, text="Waar gaat uw vraag over?", buttons=BUTTONS)
+    )
     db.commit()
     db.close()
 
@@ -323,7 +352,9 @@ def test_bot_replies_with_buttons_are_read_as_keypad_choices(open_line):
     with app.test_request_context():
         line = Line(settings)
         conv = Conversation(id="f" * 32, channel="voice")
-        _gather_turn(line, conv, 3, 0, ["Waar gaat uw vraag over? Kijk op https://www.enschede.nl/hulp voor meer."], BUTTONS)
+        _gather_turn(
+            line, conv, 3, 0, ["Waar gaat uw vraag over? Kijk op https://www.enschede.nl/hulp voor meer."], BUTTONS
+        )
         root = twiml(line.twiml())
     gather = root.find("Gather")
     text = spoken(root)
@@ -333,6 +364,7 @@ def test_bot_replies_with_buttons_are_read_as_keypad_choices(open_line):
 
 
 # --- bad input --------------------------------------------------------------------------------
+
 
 def test_bad_input_on_the_phone_never_gives_a_500(open_line):
     client, settings = open_line
@@ -348,8 +380,12 @@ def test_bad_input_on_the_phone_never_gives_a_500(open_line):
     call3.start()
     path = call3.next_action
     raw = f"CallSid={call3.sid}&SpeechResult=%FF%FE".encode()
-    response = client.post(path, data=raw, content_type="application/x-www-form-urlencoded",
-                           headers={"X-Twilio-Signature": sign(path, {"CallSid": call3.sid, "SpeechResult": "%FF%FE"})})
+    response = client.post(
+        path,
+        data=raw,
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": sign(path, {"CallSid": call3.sid, "SpeechResult": "%FF%FE"})},
+    )
     assert "ik hoorde niets" in spoken(twiml(response)).lower()  # unreadable = nothing heard
     # A signed request for a conversation that does not exist: a Dutch apology, status 200.
     root = twiml(signed_post(client, "/webhooks/twilio/voice/gather?c=" + "0" * 32 + "&t=1&m=0", {"CallSid": "CA1"}))
@@ -376,12 +412,18 @@ def test_failed_transfer_offers_a_callback(open_line):
     call = Call(client)
     call.start()
     call.answer(digits="0")
-    root = twiml(signed_post(client, f"/webhooks/twilio/voice/after-dial?c={call.conversation_id}&kind=loket",
-                             {"CallSid": call.sid, "DialCallStatus": "no-answer"}))
+    root = twiml(
+        signed_post(
+            client,
+            f"/webhooks/twilio/voice/after-dial?c={call.conversation_id}&kind=loket",
+            {"CallSid": call.sid, "DialCallStatus": "no-answer"},
+        )
+    )
     assert "niemand vrij" in spoken(root) and "terugbellen" in spoken(root)
 
 
 # --- speech and opening hours ----------------------------------------------------------------
+
 
 def test_speakable_text():
     text = "**Bel** 113 of 0800-0113 🙂.\nZie https://113.nl of [de site](https://www.113.nl).\n- punt een"
@@ -400,7 +442,9 @@ def test_opening_hours():
     assert not is_open(spec, datetime(2025, 3, 7, 17, 0))  # Friday, closing time
     assert is_open(spec, datetime(2025, 3, 8, 11, 0))  # Saturday
     assert not is_open(spec, datetime(2025, 3, 9, 11, 0))  # Sunday
-    assert is_open("ma,wo 9.00-12.00", datetime(2025, 3, 5, 9, 0)) and not is_open("ma,wo 9.00-12.00", datetime(2025, 3, 4, 9, 0))
+    assert is_open("ma,wo 9.00-12.00", datetime(2025, 3, 5, 9, 0)) and not is_open(
+        "ma,wo 9.00-12.00", datetime(2025, 3, 4, 9, 0)
+    )
     assert is_open(OPEN_ALWAYS, datetime(2025, 3, 9, 23, 59))
     assert parse_hours("altijd") == [] and not is_open("altijd", datetime(2025, 3, 3, 12, 0))  # unreadable: closed
     assert speak_hours("ma-vr 08:30-17:00") == "maandag tot en met vrijdag, van 8 uur 30 tot 17 uur"
@@ -430,15 +474,24 @@ def test_answer_turn_speaks_bot_replies_and_offers_their_choices(open_line):
     client, settings = open_line
     conv = Conversation(id="e" * 32, channel="voice", status=Status.BOT)
     said = Message(sender=Sender.RESIDENT, text="ik heb schulden", bot_delivery="delivered")
-    replies = [Message(sender=Sender.BOT, text="Vervelend om te horen."),
-               Message(sender=Sender.BOT, text="Wilt u hulp van het wijkteam?",
-                       buttons=[{"title": "Ja", "payload": "/affirm"}, {"title": "Nee", "payload": "/deny"}])]
+    replies = [
+        Message(sender=Sender.BOT, text="Vervelend om te horen."),
+        Message(
+            sender=Sender.BOT,
+            text="Wilt u hulp van het wijkteam?",
+            buttons=[{"title": "Ja", "payload": "/affirm"}, {"title": "Nee", "payload": "/deny"}],
+        ),
+    ]
     with client.application.test_request_context():
         line = Line(settings)
         answer_turn(line, conv, 4, Outcome(conv, said, replies))
         root = twiml(line.twiml())
     gather = root.find("Gather")
-    assert [s.text for s in gather.iter("Say")] == ["Vervelend om te horen.", "Wilt u hulp van het wijkteam?", "Kies 1 voor Ja. Kies 2 voor Nee."]
+    assert [s.text for s in gather.iter("Say")] == [
+        "Vervelend om te horen.",
+        "Wilt u hulp van het wijkteam?",
+        "Kies 1 voor Ja. Kies 2 voor Nee.",
+    ]
     assert "t=5" in gather.get("action") and "m=0" in gather.get("action")
     assert root.find("Dial") is None
 
@@ -449,8 +502,8 @@ def test_drivers_for_the_dialogue_evaluation_speak_signed_http(open_line):
 
     from werkzeug.serving import make_server
 
+    from measure.drivers import VoiceDriver, WhatsAppDriver, digits
     from tests.conftest import free_port
-    from webhooks.drivers import VoiceDriver, WhatsAppDriver, digits
 
     client, settings = open_line
     port = free_port()
@@ -459,7 +512,9 @@ def test_drivers_for_the_dialogue_evaluation_speak_signed_http(open_line):
     try:
         base = f"http://127.0.0.1:{port}"
         # The app here believes it is reached at PUBLIC_BASE_URL (as behind a proxy).
-        wa = WhatsAppDriver(base, settings, summarize=lambda cid: {"conversation_id": cid}, public_base_url=settings.public_base_url)
+        wa = WhatsAppDriver(
+            base, settings, summarize=lambda cid: {"conversation_id": cid}, public_base_url=settings.public_base_url
+        )
         number = wa.start()
         assert any("niet bereikbaar" in r for r in wa.say(number, "ik heb schulden"))
         cid = wa.summary(number)["conversation_id"]

@@ -1,5 +1,6 @@
 """WhatsApp via Twilio: signed webhooks only, each MessageSid once, numbered choices, clear
 answers to bad input, and staff replies through the real twilio client to a local server."""
+
 from __future__ import annotations
 
 import os
@@ -11,12 +12,18 @@ from xml.etree import ElementTree
 import pytest
 from sqlalchemy import select
 
-from conversations.addresses import (AddressBook, AddressKeyError, address_book, normalise_address,
-                                     resident_address)
+from conversations.addresses import AddressBook, AddressKeyError, address_book, normalise_address, resident_address
 from conversations.models import Conversation, Message, Sender, Status, utcnow
 from conversations.outbound import DeliveryFailed, send_staff_reply, take_over
-from tests.twilio_support import (PUBLIC_BASE_URL, TEST_AUTH_TOKEN, db_session,
-                                  make_channel_app, sign, signed_post, twilio_settings)
+from tests.twilio_support import (
+    PUBLIC_BASE_URL,
+    TEST_AUTH_TOKEN,
+    db_session,
+    make_channel_app,
+    sign,
+    signed_post,
+    twilio_settings,
+)
 from webhooks.choices import match_choice
 from webhooks.whatsapp import CHUNK_CHARS, split_message, whatsapp_texts
 
@@ -40,8 +47,15 @@ def wa_client(wa_settings):
 
 
 def send(client, body: str = "", sid: str | None = None, sender: str = RESIDENT, **extra):
-    params = {"MessageSid": sid or new_sid(), "AccountSid": "AC" + "1" * 32, "From": sender,
-              "To": "whatsapp:+31850000000", "Body": body, "NumMedia": "0", **extra}
+    params = {
+        "MessageSid": sid or new_sid(),
+        "AccountSid": "AC" + "1" * 32,
+        "From": sender,
+        "To": "whatsapp:+31850000000",
+        "Body": body,
+        "NumMedia": "0",
+        **extra,
+    }
     return signed_post(client, PATH, params)
 
 
@@ -69,6 +83,7 @@ def messages(settings, conversation_id: str) -> list[Message]:
 
 
 # --- signatures -------------------------------------------------------------------------------
+
 
 def test_signed_message_is_answered_and_the_number_is_stored_encrypted(wa_client, wa_settings):
     replies = bodies(send(wa_client, "ik heb een vraag over de huur"))
@@ -135,9 +150,11 @@ def test_crisis_numbers_come_first(wa_client):
 
 # --- choices ----------------------------------------------------------------------------------
 
-BUTTONS = [{"title": "Geld en schulden", "payload": "/kies_levensgebied{\"levensgebied\":\"geld\"}"},
-           {"title": "Wonen", "payload": "/kies_levensgebied{\"levensgebied\":\"wonen\"}"},
-           {"title": "Iets anders", "payload": "/iets_anders"}]
+BUTTONS = [
+    {"title": "Geld en schulden", "payload": "/kies_levensgebied{\"levensgebied\":\"geld\"}"},
+    {"title": "Wonen", "payload": "/kies_levensgebied{\"levensgebied\":\"wonen\"}"},
+    {"title": "Iets anders", "payload": "/iets_anders"},
+]
 
 
 def test_buttons_become_numbered_lines():
@@ -146,11 +163,27 @@ def test_buttons_become_numbered_lines():
     assert "nummer" in text.splitlines()[-1]
 
 
-@pytest.mark.parametrize("answer, expected", [
-    ("1", 0), (" 2 ", 1), ("3.", 2), ("twee", 1), ("optie 3", 2), ("nummer 1", 0), ("de tweede", 1),
-    ("Wonen", 1), ("wonen!", 1), ("geld en schulden", 0), ("ja wonen graag", 1),
-    ("4", None), ("0", None), ("ik weet het niet", None), ("", None), ("🙂", None),
-])
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("1", 0),
+        (" 2 ", 1),
+        ("3.", 2),
+        ("twee", 1),
+        ("optie 3", 2),
+        ("nummer 1", 0),
+        ("de tweede", 1),
+        ("Wonen", 1),
+        ("wonen!", 1),
+        ("geld en schulden", 0),
+        ("ja wonen graag", 1),
+        ("4", None),
+        ("0", None),
+        ("ik weet het niet", None),
+        ("", None),
+        ("🙂", None),
+    ],
+)
 def test_numbers_and_words_map_back_to_the_choice(answer, expected):
     chosen = match_choice(answer, BUTTONS)
     assert chosen == (BUTTONS[expected] if expected is not None else None)
@@ -160,7 +193,9 @@ def test_a_numbered_answer_reaches_the_bot_as_the_payload(wa_client, wa_settings
     send(wa_client, "hallo")
     [conversation] = conversations(wa_settings)
     db = db_session(wa_settings)
-    db.add(Message(conversation_id=conversation.id, sender=Sender.BOT, text="Waar gaat uw vraag over?", buttons=BUTTONS))
+    db.add(
+        Message(conversation_id=conversation.id, sender=Sender.BOT, text="Waar gaat uw vraag over?", buttons=BUTTONS)
+    )
     db.commit()
     db.close()
     send(wa_client, "2")
@@ -171,9 +206,17 @@ def test_a_numbered_answer_reaches_the_bot_as_the_payload(wa_client, wa_settings
 
 # --- media, locations, bad input --------------------------------------------------------------
 
+
 def test_media_and_location_get_a_clear_reply(wa_client, wa_settings):
-    photo = bodies(send(wa_client, "", NumMedia="1", MediaContentType0="image/jpeg",
-                        MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"))
+    photo = bodies(
+        send(
+            wa_client,
+            "",
+            NumMedia="1",
+            MediaContentType0="image/jpeg",
+            MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+        )
+    )
     assert any("foto" in r and "Typ uw vraag" in r for r in photo)
     voice_note = bodies(send(wa_client, "", NumMedia="1", MediaContentType0="audio/ogg"))
     assert any("spraakbericht" in r for r in voice_note)
@@ -202,8 +245,12 @@ def test_bad_input_gets_a_clear_answer_never_a_500(wa_client, wa_settings):
     sid = new_sid()
     raw = f"MessageSid={sid}&From=whatsapp%3A%2B31612345678&NumMedia=0&Body=%FF%FEhoi".encode()
     decoded = {"MessageSid": sid, "From": RESIDENT, "NumMedia": "0", "Body": "%FF%FEhoi"}
-    response = wa_client.post(PATH, data=raw, content_type="application/x-www-form-urlencoded",
-                              headers={"X-Twilio-Signature": sign(PATH, decoded)})
+    response = wa_client.post(
+        PATH,
+        data=raw,
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": sign(PATH, decoded)},
+    )
     assert response.status_code == 200 and bodies(response)
     [conversation] = conversations(wa_settings)
     assert "hoi" in [m.text for m in messages(wa_settings, conversation.id) if m.sender == Sender.RESIDENT]
@@ -226,6 +273,7 @@ def test_long_replies_are_split_between_sentences():
 
 
 # --- staff replies through the REST API -----------------------------------------------------
+
 
 def _staff_reply(settings, conversation_id: str, text: str) -> Message:
     db = db_session(settings)
@@ -299,7 +347,10 @@ def test_a_failed_delivery_report_holds_the_message_again(wa_client, wa_settings
     status = {"MessageSid": message.external_id, "MessageStatus": "undelivered", "ErrorCode": "63016"}
     for _ in range(2):  # Twilio may report twice: one note only
         assert signed_post(wa_client, PATH + "/status", status).status_code == 204
-    assert signed_post(wa_client, PATH + "/status", {"MessageSid": "SMunknown", "MessageStatus": "delivered"}).status_code == 204
+    assert (
+        signed_post(wa_client, PATH + "/status", {"MessageSid": "SMunknown", "MessageStatus": "delivered"}).status_code
+        == 204
+    )
     notes = [m.text for m in messages(wa_settings, conversation.id) if m.sender == Sender.SYSTEM and "63016" in m.text]
     assert len(notes) == 1
     assert bodies(send(wa_client, "?"))[0] == "Kunt u morgen langskomen?"
@@ -316,6 +367,7 @@ def test_the_rest_api_refusing_raises_delivery_failed_and_keeps_the_message(wa_c
 
 
 # --- addresses ----------------------------------------------------------------------------------
+
 
 def test_phone_numbers_normalise_and_hidden_numbers_are_none():
     assert normalise_address("whatsapp:+31 6-1234 5678") == "+31612345678"
@@ -353,6 +405,12 @@ def test_configured_key_is_used_and_a_bad_key_is_a_clear_error(settings):
 
 def test_webhook_urls_are_what_the_readme_says(wa_client):
     rules = {r.rule for r in wa_client.application.url_map.iter_rules()}
-    assert {"/webhooks/twilio/whatsapp", "/webhooks/twilio/whatsapp/status", "/webhooks/twilio/voice",
-            "/webhooks/twilio/voice/status", "/widget/demo", "/"} <= rules
+    assert {
+        "/webhooks/twilio/whatsapp",
+        "/webhooks/twilio/whatsapp/status",
+        "/webhooks/twilio/voice",
+        "/webhooks/twilio/voice/status",
+        "/widget/demo",
+        "/",
+    } <= rules
     assert TEST_AUTH_TOKEN  # the token the signatures in these tests are made with

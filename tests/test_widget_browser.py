@@ -2,6 +2,7 @@
 keyboard only, buttons, reload, network drop, quick exit, a staff reply arriving, embedding
 on another origin, 200% zoom, and axe-core's WCAG 2.1 AA rules. Screenshots go to
 tests/artifacts/. The bot is down here (Rasa's port is closed): the front door answers."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from conversations.models import Conversation, Message, Sender
 from conversations.outbound import send_staff_reply, take_over
-from iad.config import load_settings
+from core.config import load_settings
 from tests.browser_support import ARTIFACTS, chromium, run_axe
 from tests.conftest import free_port
 from tests.twilio_support import db_session
@@ -25,21 +26,25 @@ STORE_PREFIX = "iad-chat:v1:"
 BOT_DOWN = "niet bereikbaar"
 
 
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The real app on a real port, with its own database and the bot down."""
     from werkzeug.serving import make_server
 
+    from core.db import Base, get_engine
     from iad.app import create_app
-    from iad.db import Base, get_engine, import_all_models
+    from iad.tables import import_all_models
 
     tmp = tmp_path_factory.mktemp("widget")
     port = free_port()
     settings = dataclasses.replace(
-        load_settings(), data_dir=tmp, database_url=f"sqlite:///{tmp / 'iad.db'}",
-        rasa_url=f"http://127.0.0.1:{free_port()}", rasa_timeout_seconds=2,
-        public_base_url=f"http://127.0.0.1:{port}", widget_poll_seconds=2,
+        load_settings(),
+        data_dir=tmp,
+        database_url=f"sqlite:///{tmp / 'iad.db'}",
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        rasa_timeout_seconds=2,
+        public_base_url=f"http://127.0.0.1:{port}",
+        widget_poll_seconds=2,
     )
     import_all_models()
     Base.metadata.create_all(get_engine(settings.database_url))
@@ -102,7 +107,11 @@ def stored_conversation_id(page) -> str:
 def resident_texts(settings, conversation_id: str) -> list[str]:
     db = db_session(settings)
     try:
-        rows = db.scalars(select(Message).where(Message.conversation_id == conversation_id, Message.sender == Sender.RESIDENT).order_by(Message.id))
+        rows = db.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.sender == Sender.RESIDENT)
+            .order_by(Message.id)
+        )
         return [m.text for m in rows]
     finally:
         db.close()
@@ -119,9 +128,13 @@ def open_and_send(page, url: str, text: str) -> None:
 
 # --- conversations ---------------------------------------------------------------------------
 
+
 def test_a_whole_conversation_by_keyboard_only(page, server):
     # The answer is held back a moment so the typing indicator can be seen.
-    page.route("**/messages", lambda route: (time.sleep(0.8), route.continue_())[1] if route.request.method == "POST" else route.continue_())
+    page.route(
+        "**/messages",
+        lambda route: (time.sleep(0.8), route.continue_())[1] if route.request.method == "POST" else route.continue_(),
+    )
     page.goto(server["url"] + "/widget/demo")
     tab_to(page, "Chat met het loket")
     outline = page.evaluate("""() => { const r = document.querySelector('#iad-chat-widget').shadowRoot;
@@ -141,7 +154,10 @@ def test_a_whole_conversation_by_keyboard_only(page, server):
     page.get_by_text(BOT_DOWN).nth(1).wait_for()
     shot(page, "keyboard-conversation")
     conversation_id = stored_conversation_id(page)
-    assert resident_texts(server["settings"], conversation_id) == ["Ik heb een vraag over mijn huur", "Kan ik iemand bellen?"]
+    assert resident_texts(server["settings"], conversation_id) == [
+        "Ik heb een vraag over mijn huur",
+        "Kan ik iemand bellen?",
+    ]
     # Everything in the panel is reachable backwards too: the log, close, and "Snel weg".
     tab_to(page, "Snel weg", key="Shift+Tab", limit=6)
     page.keyboard.press("Escape")  # Escape closes the panel and returns to the launcher
@@ -152,10 +168,14 @@ def test_a_whole_conversation_by_keyboard_only(page, server):
 def test_buttons_are_shown_chosen_by_keyboard_and_sent_as_payload(page, server):
     open_and_send(page, server["url"], "hallo")
     conversation_id = stored_conversation_id(page)
-    buttons = [{"title": "Geld en schulden", "payload": "/kies{\"levensgebied\":\"geld\"}"},
-               {"title": "Wonen", "payload": "/kies{\"levensgebied\":\"wonen\"}"}]
+    buttons = [
+        {"title": "Geld en schulden", "payload": "/kies{\"levensgebied\":\"geld\"}"},
+        {"title": "Wonen", "payload": "/kies{\"levensgebied\":\"wonen\"}"},
+    ]
     db = db_session(server["settings"])
-    db.add(Message(conversation_id=conversation_id, sender=Sender.BOT, text="Waar gaat uw vraag over?", buttons=buttons))
+    db.add(
+        Message(conversation_id=conversation_id, sender=Sender.BOT, text="Waar gaat uw vraag over?", buttons=buttons)
+    )
     db.commit()
     db.close()
     group = page.get_by_role("group", name="Kies een antwoord")
@@ -215,8 +235,16 @@ def test_a_network_drop_loses_nothing_and_sends_nothing_twice(page, server):
     box.press("Enter")
     page.get_by_text(BOT_DOWN).nth(2).wait_for(timeout=20_000)
     assert lost["count"] == 1
-    assert resident_texts(server["settings"], conversation_id) == ["voor de storing", "tijdens de storing", "antwoord kwijt"]
-    assert page.locator(".msg--resident .text").all_inner_texts() == ["voor de storing", "tijdens de storing", "antwoord kwijt"]
+    assert resident_texts(server["settings"], conversation_id) == [
+        "voor de storing",
+        "tijdens de storing",
+        "antwoord kwijt",
+    ]
+    assert page.locator(".msg--resident .text").all_inner_texts() == [
+        "voor de storing",
+        "tijdens de storing",
+        "antwoord kwijt",
+    ]
 
 
 def test_quick_exit_leaves_at_once_and_leaves_no_trace(page, server):
@@ -252,7 +280,9 @@ def test_a_staff_reply_arrives_while_the_resident_waits(page, server):
     db = db_session(server["settings"])
     conversation = db.get(Conversation, conversation_id)
     take_over(db, conversation)
-    send_staff_reply(db, conversation, "Goedemiddag, u spreekt met Sanne van het loket. Waar kan ik u mee helpen?", author="sanne")
+    send_staff_reply(
+        db, conversation, "Goedemiddag, u spreekt met Sanne van het loket. Waar kan ik u mee helpen?", author="sanne"
+    )
     db.commit()
     db.close()
     page.get_by_text("u spreekt met Sanne").wait_for(timeout=10_000)
@@ -313,7 +343,13 @@ def test_200_percent_zoom_keeps_everything_usable(browser, server):
         assert width[0] <= width[1]  # no horizontal scrolling
         for name in ("Snel weg", "Sluiten", "Verstuur"):
             box = page.get_by_role("button", name=name).bounding_box()
-            assert box and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= 640 and box["y"] + box["height"] <= 400, name
+            assert (
+                box
+                and box["x"] >= 0
+                and box["y"] >= 0
+                and box["x"] + box["width"] <= 640
+                and box["y"] + box["height"] <= 400
+            ), name
         assert page.get_by_label("Uw bericht").is_visible()
         shot(page, "zoom-200")
     finally:
@@ -321,6 +357,7 @@ def test_200_percent_zoom_keeps_everything_usable(browser, server):
 
 
 # --- accessibility ------------------------------------------------------------------------
+
 
 def test_axe_reports_no_serious_or_critical_wcag21aa_violations(browser, server):
     summary = {}
@@ -334,8 +371,14 @@ def test_axe_reports_no_serious_or_critical_wcag21aa_violations(browser, server)
             open_and_send(page, server["url"], "ik heb een vraag")
             conversation_id = stored_conversation_id(page)
             db = db_session(server["settings"])
-            db.add(Message(conversation_id=conversation_id, sender=Sender.BOT, text="Kies wat past. Meer op https://www.enschede.nl.",
-                           buttons=[{"title": "Geld", "payload": "/geld"}, {"title": "Wonen", "payload": "/wonen"}]))
+            db.add(
+                Message(
+                    conversation_id=conversation_id,
+                    sender=Sender.BOT,
+                    text="Kies wat past. Meer op https://www.enschede.nl.",
+                    buttons=[{"title": "Geld", "payload": "/geld"}, {"title": "Wonen", "payload": "/wonen"}],
+                )
+            )
             conversation = db.get(Conversation, conversation_id)
             take_over(db, conversation)
             send_staff_reply(db, conversation, "Hallo, ik help u verder.", author="sanne")
@@ -361,9 +404,14 @@ def test_axe_reports_no_serious_or_critical_wcag21aa_violations(browser, server)
 
 
 def test_the_chat_api_allows_the_widget_on_other_origins(client):
-    preflight = client.options("/api/chat/conversations", headers={
-        "Origin": "https://www.gemeente.nl", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"})
+    preflight = client.options(
+        "/api/chat/conversations",
+        headers={
+            "Origin": "https://www.gemeente.nl",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://www.gemeente.nl"
     assert "content-type" in preflight.headers["Access-Control-Allow-Headers"].lower()
     response = client.post("/api/chat/conversations", headers={"Origin": "https://www.gemeente.nl"})
@@ -375,7 +423,9 @@ def test_only_configured_origins_when_restricted(app, settings):
     from iad.app import create_app
 
     # `app` made the tables; this one is the same app with WIDGET_ALLOWED_ORIGINS set.
-    client = create_app(dataclasses.replace(settings, widget_allowed_origins=("https://www.gemeente.nl",))).test_client()
+    client = create_app(
+        dataclasses.replace(settings, widget_allowed_origins=("https://www.gemeente.nl",))
+    ).test_client()
     allowed = client.post("/api/chat/conversations", headers={"Origin": "https://www.gemeente.nl"})
     other = client.post("/api/chat/conversations", headers={"Origin": "https://elders.example"})
     assert allowed.headers.get("Access-Control-Allow-Origin") == "https://www.gemeente.nl"

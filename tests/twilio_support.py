@@ -1,6 +1,7 @@
 """Test support for the Twilio channels: a local HTTP server standing in for Twilio's REST API
 (it records what the real twilio client sends), signed webhook requests made with the twilio
 library's own RequestValidator, and an app with the channels registered."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,16 +30,29 @@ class RecordingTwilioApi:
                 raw = self.rfile.read(length).decode("utf-8")
                 form = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(raw, keep_blank_values=True).items()}
                 number = len(recorder.requests) + 1
-                recorder.requests.append({"method": "POST", "path": urlsplit(self.path).path, "headers": dict(self.headers), "form": form})
+                recorder.requests.append(
+                    {"method": "POST", "path": urlsplit(self.path).path, "headers": dict(self.headers), "form": form}
+                )
                 if recorder.fail_with:
-                    body = {"code": 63016, "message": "Failed to send freeform message because you are outside the allowed window.",
-                            "status": recorder.fail_with}
+                    body = {
+                        "code": 63016,
+                        "message": "Failed to send freeform message because you are outside the allowed window.",
+                        "status": recorder.fail_with,
+                    }
                     self._answer(recorder.fail_with, body)
                     return
-                self._answer(201, {
-                    "sid": f"SM{number:032x}", "status": "queued", "to": form.get("To"), "from": form.get("From"),
-                    "body": form.get("Body"), "account_sid": self.path.split("/")[3], "num_segments": "1",
-                })
+                self._answer(
+                    201,
+                    {
+                        "sid": f"SM{number:032x}",
+                        "status": "queued",
+                        "to": form.get("To"),
+                        "from": form.get("From"),
+                        "body": form.get("Body"),
+                        "account_sid": self.path.split("/")[3],
+                        "num_segments": "1",
+                    },
+                )
 
             def _answer(self, status, body):
                 data = json.dumps(body).encode()
@@ -73,8 +87,9 @@ def twilio_settings(settings, api_url: str = ""):
 
 
 def make_channel_app(settings):
+    from core.db import Base, get_engine
     from iad.app import create_app
-    from iad.db import Base, get_engine, import_all_models
+    from iad.tables import import_all_models
 
     import_all_models()
     Base.metadata.create_all(get_engine(settings.database_url))
@@ -92,6 +107,6 @@ def signed_post(client, path: str, params: dict, token: str = TEST_AUTH_TOKEN):
 
 
 def db_session(settings):
-    from iad.db import get_engine, session_factory
+    from core.db import get_engine, session_factory
 
     return session_factory(get_engine(settings.database_url))()

@@ -1,6 +1,7 @@
 """Short answers to a yes/no question ("ja", "nee hoor", "yes", "weet ik niet"), typed,
 spoken or clicked. Ambivalence counts as yes for a safety question: when in doubt the
 resident gets the crisis help, which costs a line of text; a miss can cost a life."""
+
 from __future__ import annotations
 
 import re
@@ -9,12 +10,16 @@ from understanding.text import normalise
 
 YES, NO = "yes", "no"
 
-_YES = re.compile(r"^(ja+|jawel|jazeker|jep|jup|yes|yeah|yep|ya|klopt|dat klopt|zeker|inderdaad|misschien|soms|"
-                  r"een beetje|beetje|ik denk het|denk het wel|weet (ik )?niet|weet het niet|geen idee|i don'?t know|"
-                  r"maybe|sometimes|kinda|sort of|true|correct|wel|helaas wel|eigenlijk wel)\b")
-_NO = re.compile(r"^(nee+|neen|nein|no+|nope|nah|niet|helemaal niet|zeker niet|echt niet|nee hoor|not at all|"
-                 r"absoluut niet|niks aan de hand|gaat (wel )?goed|het gaat wel|i'?m fine|i am fine|im ok|ik ben ok|"
-                 r"geen zorgen|no worries)\b")
+_YES = re.compile(
+    r"^(ja+|jawel|jazeker|jep|jup|yes|yeah|yep|ya|klopt|dat klopt|zeker|inderdaad|misschien|soms|"
+    r"een beetje|beetje|ik denk het|denk het wel|weet (ik )?niet|weet het niet|geen idee|i don'?t know|"
+    r"maybe|sometimes|kinda|sort of|true|correct|wel|helaas wel|eigenlijk wel)\b"
+)
+_NO = re.compile(
+    r"^(nee+|neen|nein|no+|nope|nah|niet|helemaal niet|zeker niet|echt niet|nee hoor|not at all|"
+    r"absoluut niet|niks aan de hand|gaat (wel )?goed|het gaat wel|i'?m fine|i am fine|im ok|ik ben ok|"
+    r"geen zorgen|no worries)\b"
+)
 
 
 def _fold(text: str) -> str:

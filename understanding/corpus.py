@@ -1,6 +1,7 @@
 """The labelled examples the models learn from: understanding/corpus/**/*.yml (written for
 this project, every style residents use) and the bot's own NLU examples (bot/data/nlu,
 read as data). Evaluation sets (../shared/eval, eval/blind) are never read here."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from iad.crisis import CRISIS_CODES
-from iad.taxonomy import LEVENSGEBIED_CODES
+from core.crisis import CRISIS_CODES
+from core.taxonomy import LEVENSGEBIED_CODES
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 BOT_NLU_DIR = Path(__file__).resolve().parent.parent / "bot" / "data" / "nlu"
@@ -38,8 +39,17 @@ def _corpus_examples(folder: Path) -> list[Example]:
             codes = tuple(c for c in (item.get("levensgebieden") or []) if c in LEVENSGEBIED_CODES)
             crisis = item.get("crisis") if item.get("crisis") in CRISIS_CODES else None
             signalen = tuple(item["signalen"] or ()) if "signalen" in item else None
-            out.append(Example(str(item["text"]).strip(), codes, crisis, item.get("lang") or "nl",
-                               item.get("style") or "standard", str(path.relative_to(folder)), signalen))
+            out.append(
+                Example(
+                    str(item["text"]).strip(),
+                    codes,
+                    crisis,
+                    item.get("lang") or "nl",
+                    item.get("style") or "standard",
+                    str(path.relative_to(folder)),
+                    signalen,
+                )
+            )
     return out
 
 

@@ -14,6 +14,7 @@
 The detector needs no Rasa: it runs in the web app, before the bot, also when Rasa is
 down. When the model cannot be loaded the patterns still answer (logged loudly).
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iad.crisis import CRISIS_CODES, POSSIBLE, SURE
+from core.crisis import CRISIS_CODES, POSSIBLE, SURE
 from understanding import models
 from understanding.corpus import Example, load_examples
 from understanding.crisis_patterns import pattern_crisis
@@ -85,7 +86,6 @@ class CrisisModel:
         return CrisisVerdict(None, None, p, "none")
 
 
-
 def combine(model_verdict: CrisisVerdict, pattern_code: str | None) -> CrisisVerdict:
     """A pattern makes a crisis sure (and names its code when the model's is only
     possible); it never takes one away. (Tried: a pattern alone only possible, against
@@ -135,7 +135,9 @@ def tier_rates(p: np.ndarray, code_pred: list[str], gold: list[str | None], sure
         return {
             "recall": round(sum(p[i] >= cut for i in crisis) / max(1, len(crisis)), 4),
             "false_alarm_rate": round(sum(p[i] >= cut for i in calm) / max(1, len(calm)), 4),
-            "code_accuracy": round(sum(p[i] >= cut and code_pred[i] == gold[i] for i in crisis) / max(1, len(crisis)), 4),
+            "code_accuracy": round(
+                sum(p[i] >= cut and code_pred[i] == gold[i] for i in crisis) / max(1, len(crisis)), 4
+            ),
         }
 
     return {"both_tiers": rates(possible), "sure": rates(sure)}
@@ -169,8 +171,9 @@ def train(examples: list[Example] | None = None, folds: int = 5, seed: int = 7) 
         oof[te] = m.class_probs(X[te], [t for t, keep in zip(texts, te) if keep])
         mine = te[owner] if len(owner) else np.zeros(0, dtype=bool)
         if mine.any():
-            merged = _max_over_sentences(oof, m.class_probs(Xs[mine], [t for t, keep in zip(extra, mine) if keep]),
-                                         owner[mine])
+            merged = _max_over_sentences(
+                oof, m.class_probs(Xs[mine], [t for t, keep in zip(extra, mine) if keep]), owner[mine]
+            )
             oof[te] = merged[te]
     p = 1.0 - oof[:, 0]
     sure, possible = _thresholds(p, y > 0)
@@ -179,9 +182,14 @@ def train(examples: list[Example] | None = None, folds: int = 5, seed: int = 7) 
     report = tier_rates(p, codes, gold, sure, possible)
     model = _fit(X, texts, y)
     model.sure, model.possible = sure, possible
-    info = {"C_embedding": C_EMBEDDING, "C_words": C_WORDS, "n_examples": len(texts), "n_crisis": int((y > 0).sum()),
-            "per_code": {c: int((y == i).sum()) for i, c in enumerate(CLASSES)},
-            "cross_validation": {"folds": folds, **report}}
+    info = {
+        "C_embedding": C_EMBEDDING,
+        "C_words": C_WORDS,
+        "n_examples": len(texts),
+        "n_crisis": int((y > 0).sum()),
+        "per_code": {c: int((y == i).sum()) for i, c in enumerate(CLASSES)},
+        "cross_validation": {"folds": folds, **report},
+    }
     return model, info
 
 
@@ -191,8 +199,12 @@ def _fit(X: np.ndarray, texts: list[str], y: np.ndarray) -> CrisisModel:
 
 
 def _fingerprint(examples: list[Example]) -> str:
-    return models.fingerprint(VERSION, [(e.text, e.crisis or "") for e in examples],
-                              C=(C_EMBEDDING, C_WORDS), targets=(POSSIBLE_RECALL_TARGET, POSSIBLE_MAX_FALSE_ALARMS, SURE_MAX_FALSE_ALARMS))
+    return models.fingerprint(
+        VERSION,
+        [(e.text, e.crisis or "") for e in examples],
+        C=(C_EMBEDDING, C_WORDS),
+        targets=(POSSIBLE_RECALL_TARGET, POSSIBLE_MAX_FALSE_ALARMS, SURE_MAX_FALSE_ALARMS),
+    )
 
 
 def ensure_model(force: bool = False) -> dict:
@@ -203,19 +215,28 @@ def ensure_model(force: bool = False) -> dict:
         meta = models.load_meta(NAME)
         return {"status": "up to date", "sure": meta["sure"], "possible": meta["possible"]}
     model, info = train(examples)
-    models.save(NAME, {"coef": model.coef, "intercept": model.intercept},
-                {"fingerprint": fp, "sure": model.sure, "possible": model.possible, **info}, words=model.words)
+    models.save(
+        NAME,
+        {"coef": model.coef, "intercept": model.intercept},
+        {"fingerprint": fp, "sure": model.sure, "possible": model.possible, **info},
+        words=model.words,
+    )
     reset()
-    return {"status": "trained", "sure": round(model.sure, 4), "possible": round(model.possible, 4),
-            "cv": info["cross_validation"]}
+    return {
+        "status": "trained",
+        "sure": round(model.sure, 4),
+        "possible": round(model.possible, 4),
+        "cv": info["cross_validation"],
+    }
 
 
 # ------------------------------------------------------------------------- run time
 
 _saved = models.SavedModel(
-    NAME, lambda arrays, meta, words: CrisisModel(arrays["coef"], arrays["intercept"], words,
-                                                  meta["sure"], meta["possible"]),
-    "only the crisis patterns run")
+    NAME,
+    lambda arrays, meta, words: CrisisModel(arrays["coef"], arrays["intercept"], words, meta["sure"], meta["possible"]),
+    "only the crisis patterns run",
+)
 get_model = _saved.get
 reset = _saved.reset
 

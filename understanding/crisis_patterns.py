@@ -3,6 +3,7 @@
 veto one the model did. A reviewer can read why a message fired. Figures of speech ("ik ga
 dood van de hitte", "mijn telefoon is dood") are excluded from the patterns only.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """Which language a resident writes in: 'nl', 'en', or None when a message is too short to
 tell. A small word-count guess: enough to answer in the resident's language; every text
-exists in both (iad/crisis.py, the bot's responses)."""
+exists in both (core/crisis.py, the bot's responses)."""
+
 from __future__ import annotations
 
 import re

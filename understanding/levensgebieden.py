@@ -7,13 +7,14 @@ the training corpus (understanding/corpus plus the bot's examples).
 words for the record and the wijkteam. The bot's lexicon (bot/actions/signalen.yml) only
 finds those words when it matches; it no longer decides which levensgebieden count.
 """
+
 from __future__ import annotations
 
 import logging
 
 import numpy as np
 
-from iad.taxonomy import LEVENSGEBIED_CODES
+from core.taxonomy import LEVENSGEBIED_CODES
 from understanding import models
 from understanding.corpus import Example, load_examples
 from understanding.multilabel import THRESHOLD_GRID, MultiLabelModel, ensure_saved
@@ -33,13 +34,15 @@ def _matrix(examples: list[Example]) -> np.ndarray:
 
 def train(examples: list[Example] | None = None, folds: int = 5, seed: int = 7) -> tuple[MultiLabelModel, dict]:
     examples = examples if examples is not None else load_examples()
-    return train_multilabel(LEVENSGEBIED_CODES, [e.text for e in examples], _matrix(examples),
-                            C_GRID[0], C_WORDS, folds, seed)
+    return train_multilabel(
+        LEVENSGEBIED_CODES, [e.text for e in examples], _matrix(examples), C_GRID[0], C_WORDS, folds, seed
+    )
 
 
 def _fingerprint(examples: list[Example]) -> str:
-    return models.fingerprint(VERSION, [(e.text, ",".join(e.levensgebieden)) for e in examples],
-                              grid=C_GRID, thresholds=THRESHOLD_GRID)
+    return models.fingerprint(
+        VERSION, [(e.text, ",".join(e.levensgebieden)) for e in examples], grid=C_GRID, thresholds=THRESHOLD_GRID
+    )
 
 
 def ensure_model(force: bool = False) -> dict:
@@ -49,15 +52,19 @@ def ensure_model(force: bool = False) -> dict:
 
 
 _saved = models.SavedModel(
-    NAME, lambda arrays, meta, words: MultiLabelModel(LEVENSGEBIED_CODES, arrays["coef"], arrays["intercept"],
-                                                      words, arrays["thresholds"]),
-    "the bot records levensgebieden with the lexicon alone")
+    NAME,
+    lambda arrays, meta, words: MultiLabelModel(
+        LEVENSGEBIED_CODES, arrays["coef"], arrays["intercept"], words, arrays["thresholds"]
+    ),
+    "the bot records levensgebieden with the lexicon alone",
+)
 get_model = _saved.get
 reset = _saved.reset
 
 
-def predict(text: str, margin: float = 0.0, required: bool = False, supported=(),
-            supported_margin: float = 0.0) -> dict[str, list[str]]:
+def predict(
+    text: str, margin: float = 0.0, required: bool = False, supported=(), supported_margin: float = 0.0
+) -> dict[str, list[str]]:
     """{code: [own words]}; {} for an empty message, a button payload, or no model.
     supported: codes other evidence heard (they need only threshold + supported_margin)."""
     if not text or not text.strip() or text.startswith("/"):

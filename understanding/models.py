@@ -4,6 +4,7 @@ store on disk (weights.npz + meta.json under DATA_DIR/models/<name>).
 A model is saved with a fingerprint of its training data, its settings and the
 embedding model; `iad setup` trains again only when that fingerprint changes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from iad.config import get_settings
+from core.config import get_settings
 
 log = logging.getLogger(__name__)
 

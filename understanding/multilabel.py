@@ -5,6 +5,7 @@ threshold chosen by cross-validation on the training corpus.
 
 `predict(text)` gives {label: [the sentence or clause that carried it]}: the resident's own
 words for the record and the wijkteam."""
+
 from __future__ import annotations
 
 import re
@@ -34,13 +35,17 @@ class MultiLabelModel:
         by_meaning = models.sigmoid(vectors @ self.coef.T + self.intercept)
         return (by_meaning + self.words.predict_proba(texts)) / 2
 
-    def predict(self, text: str, margin: float = 0.0, supported: Sequence[str] = (),
-                supported_margin: float = 0.0) -> dict[str, list[str]]:
+    def predict(
+        self, text: str, margin: float = 0.0, supported: Sequence[str] = (), supported_margin: float = 0.0
+    ) -> dict[str, list[str]]:
         """{label: [own words]} for every label above its threshold (+ margin); a label in
         `supported` (other evidence heard it too) needs its threshold + supported_margin."""
         p = self.proba(models.embed([text]), [text])[0]
-        found = [c for j, c in enumerate(self.labels)
-                 if p[j] >= min(0.99, self.thresholds[j] + (supported_margin if c in supported else margin))]
+        found = [
+            c
+            for j, c in enumerate(self.labels)
+            if p[j] >= min(0.99, self.thresholds[j] + (supported_margin if c in supported else margin))
+        ]
         if not found:
             return {}
         parts = clauses(text)
@@ -56,11 +61,18 @@ def ensure_saved(name: str, fingerprint: str, train_model, reset, force: bool = 
     if not force and models.saved_fingerprint(name) == fingerprint:
         return {"status": "up to date", "cv_macro_f1": models.load_meta(name)["cross_validation"]["macro_f1"]}
     model, info = train_model()
-    models.save(name, {"coef": model.coef, "intercept": model.intercept, "thresholds": model.thresholds},
-                {"fingerprint": fingerprint, **info}, words=model.words)
+    models.save(
+        name,
+        {"coef": model.coef, "intercept": model.intercept, "thresholds": model.thresholds},
+        {"fingerprint": fingerprint, **info},
+        words=model.words,
+    )
     reset()
-    return {"status": "trained", "cv_macro_f1": info["cross_validation"]["macro_f1"],
-            "per_label_f1": info["cross_validation"]["per_label_f1"]}
+    return {
+        "status": "trained",
+        "cv_macro_f1": info["cross_validation"]["macro_f1"],
+        "per_label_f1": info["cross_validation"]["per_label_f1"],
+    }
 
 
 def f1(y: np.ndarray, pred: np.ndarray) -> float:
@@ -70,8 +82,9 @@ def f1(y: np.ndarray, pred: np.ndarray) -> float:
     return 2 * tp / max(1, 2 * tp + fp + fn)
 
 
-def train(labels: Sequence[str], texts: list[str], Y: np.ndarray, C: float, C_words: float,
-          folds: int = 5, seed: int = 7) -> tuple[MultiLabelModel, dict]:
+def train(
+    labels: Sequence[str], texts: list[str], Y: np.ndarray, C: float, C_words: float, folds: int = 5, seed: int = 7
+) -> tuple[MultiLabelModel, dict]:
     """Out-of-fold probabilities choose each label's threshold (best F1); then the final
     model is fitted on everything."""
     X = models.embed_for_training(texts)
@@ -82,7 +95,8 @@ def train(labels: Sequence[str], texts: list[str], Y: np.ndarray, C: float, C_wo
         coef, icpt = models.fit_one_vs_rest(X[tr], Y[tr], C)
         words = models.fit_words([t for t, keep in zip(texts, tr) if keep], Y[tr], C_words)
         oof[te] = MultiLabelModel(labels, coef, icpt, words, np.full(Y.shape[1], 0.5)).proba(
-            X[te], [t for t, keep in zip(texts, te) if keep])
+            X[te], [t for t, keep in zip(texts, te) if keep]
+        )
     thresholds, f1s = [], []
     for j in range(Y.shape[1]):
         scores = {t: f1(Y[:, j], oof[:, j] >= t) for t in THRESHOLD_GRID}
@@ -91,9 +105,15 @@ def train(labels: Sequence[str], texts: list[str], Y: np.ndarray, C: float, C_wo
         f1s.append(scores[best])
     coef, icpt = models.fit_one_vs_rest(X, Y, C)
     words = models.fit_words(texts, Y, C_words)
-    info = {"C": C, "n_examples": len(texts),
-            "support": {c: int(Y[:, j].sum()) for j, c in enumerate(labels)},
-            "thresholds": {c: float(t) for c, t in zip(labels, thresholds)},
-            "cross_validation": {"folds": folds, "macro_f1": round(float(np.mean(f1s)), 4),
-                                 "per_label_f1": {c: round(v, 4) for c, v in zip(labels, f1s)}}}
+    info = {
+        "C": C,
+        "n_examples": len(texts),
+        "support": {c: int(Y[:, j].sum()) for j, c in enumerate(labels)},
+        "thresholds": {c: float(t) for c, t in zip(labels, thresholds)},
+        "cross_validation": {
+            "folds": folds,
+            "macro_f1": round(float(np.mean(f1s)), 4),
+            "per_label_f1": {c: round(v, 4) for c, v in zip(labels, f1s)},
+        },
+    }
     return MultiLabelModel(labels, coef, icpt, words, np.array(thresholds)), info

@@ -6,6 +6,7 @@ person). Same two views and per-label CV thresholds as the levensgebieden
 
 The bot's lexicon (bot/actions/signalen.yml) still hears a signal named in so many words;
 what counts for the handover is the union (bot/actions/levensgebieden.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,7 @@ def labelled(examples: list[Example]) -> list[Example]:
     """The examples labelled for signals, and as negatives the rest of the written corpus
     without a crisis: ordinary questions about debts, a house or a lonely mother are no
     signal. (Without them one ordinary message in eight looked like a signal.)"""
-    return [e for e in examples if e.signalen is not None
-            or (e.crisis is None and not e.source.startswith("bot:"))]
+    return [e for e in examples if e.signalen is not None or (e.crisis is None and not e.source.startswith("bot:"))]
 
 
 def _matrix(examples: list[Example]) -> np.ndarray:
@@ -40,8 +40,13 @@ def train(examples: list[Example] | None = None, folds: int = 5, seed: int = 7) 
 
 
 def _fingerprint(examples: list[Example]) -> str:
-    return models.fingerprint(VERSION, [(e.text, ",".join(e.signalen or ())) for e in labelled(examples)],
-                              C=C, C_words=C_WORDS, thresholds=THRESHOLD_GRID)
+    return models.fingerprint(
+        VERSION,
+        [(e.text, ",".join(e.signalen or ())) for e in labelled(examples)],
+        C=C,
+        C_words=C_WORDS,
+        thresholds=THRESHOLD_GRID,
+    )
 
 
 def ensure_model(force: bool = False) -> dict:
@@ -51,9 +56,12 @@ def ensure_model(force: bool = False) -> dict:
 
 
 _saved = models.SavedModel(
-    NAME, lambda arrays, meta, words: MultiLabelModel(SIGNALS, arrays["coef"], arrays["intercept"], words,
-                                                      arrays["thresholds"]),
-    "the bot hears handover signals with the lexicon alone")
+    NAME,
+    lambda arrays, meta, words: MultiLabelModel(
+        SIGNALS, arrays["coef"], arrays["intercept"], words, arrays["thresholds"]
+    ),
+    "the bot hears handover signals with the lexicon alone",
+)
 get_model = _saved.get
 reset = _saved.reset
 

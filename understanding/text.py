@@ -1,5 +1,6 @@
 """One way to fold a resident's text before reading it: lower case, accents off, curly
 apostrophes straight, spaces tidied ("Zelfmoord!!" -> "zelfmoord!!", "m’n" -> "m'n")."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """Registers the resident channels beside the chat API: the widget and its demo page,
 WhatsApp (with its outbound sender for staff replies) and the phone line."""
+
 from __future__ import annotations
 
 from flask import Flask

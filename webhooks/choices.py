@@ -1,6 +1,7 @@
 """Rasa's buttons on channels without buttons: numbered lines on WhatsApp, keypad digits on
 the phone. The resident answers with the number, a number word, or the choice's own words;
 we map that back to the button's payload."""
+
 from __future__ import annotations
 
 import re
@@ -13,18 +14,56 @@ from sqlalchemy.orm import Session
 from conversations.models import Conversation, Message, Sender
 
 NUMBER_WORDS = {
-    "een": 1, "eén": 1, "één": 1, "eerste": 1, "one": 1, "first": 1,
-    "twee": 2, "tweede": 2, "two": 2, "second": 2,
-    "drie": 3, "derde": 3, "three": 3, "third": 3,
-    "vier": 4, "vierde": 4, "four": 4,
-    "vijf": 5, "vijfde": 5, "five": 5,
-    "zes": 6, "zesde": 6, "six": 6,
-    "zeven": 7, "zevende": 7, "seven": 7,
-    "acht": 8, "achtste": 8, "eight": 8,
-    "negen": 9, "negende": 9, "nine": 9,
+    "een": 1,
+    "eén": 1,
+    "één": 1,
+    "eerste": 1,
+    "one": 1,
+    "first": 1,
+    "twee": 2,
+    "tweede": 2,
+    "two": 2,
+    "second": 2,
+    "drie": 3,
+    "derde": 3,
+    "three": 3,
+    "third": 3,
+    "vier": 4,
+    "vierde": 4,
+    "four": 4,
+    "vijf": 5,
+    "vijfde": 5,
+    "five": 5,
+    "zes": 6,
+    "zesde": 6,
+    "six": 6,
+    "zeven": 7,
+    "zevende": 7,
+    "seven": 7,
+    "acht": 8,
+    "achtste": 8,
+    "eight": 8,
+    "negen": 9,
+    "negende": 9,
+    "nine": 9,
 }
 # Words around a number that carry no meaning: "optie 2", "nummer twee", "de tweede graag".
-_FILLER = {"optie", "nummer", "keuze", "de", "het", "graag", "ik", "kies", "neem", "doe", "maar", "alstublieft", "aub", "please"}
+_FILLER = {
+    "optie",
+    "nummer",
+    "keuze",
+    "de",
+    "het",
+    "graag",
+    "ik",
+    "kies",
+    "neem",
+    "doe",
+    "maar",
+    "alstublieft",
+    "aub",
+    "please",
+}
 
 
 # How close a typed answer must be to a button title to count as it (difflib's ratio):
@@ -82,8 +121,8 @@ def match_choice(text: str, choices: list[dict]) -> dict | None:
         if len(inside) == 1:
             return inside[0]
     # Small spelling variations of a whole title: "allebij", "schuldn", "huisbezoekk".
-    close = [(SequenceMatcher(None, said, t).ratio(), c) for c, t in zip(choices, titles) if len(t) >= 3]
-    close = sorted((r, i, c) for i, (r, c) in enumerate(close) if r >= SPELLING_MIN_RATIO)
+    ratios = [(SequenceMatcher(None, said, t).ratio(), c) for c, t in zip(choices, titles) if len(t) >= 3]
+    close = sorted((r, i, c) for i, (r, c) in enumerate(ratios) if r >= SPELLING_MIN_RATIO)
     if len(close) == 1 or (len(close) > 1 and close[-1][0] - close[-2][0] >= 0.1):
         return close[-1][2]
     return None

@@ -1,12 +1,13 @@
-"""What the channels need from the one config (iad.config.Settings), in the form they use
+"""What the channels need from the one config (core.config.Settings), in the form they use
 it: phone numbers in E.164 for Twilio. Nothing here reads the environment."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from conversations.addresses import e164
-from iad.config import Settings
-from iad.crisis import CRISIS_CODES, crisis_help
+from core.config import Settings
+from core.crisis import CRISIS_CODES, crisis_help
 
 __all__ = ["ChannelSettings", "channel_settings", "e164"]
 

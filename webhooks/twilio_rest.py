@@ -1,5 +1,6 @@
 """The real twilio REST client. With TWILIO_API_BASE_URL set, every request goes to that
 base URL instead of https://*.twilio.com (a local test server, or an egress proxy)."""
+
 from __future__ import annotations
 
 import re
@@ -7,7 +8,7 @@ import re
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from iad.config import Settings
+from core.config import Settings
 
 _TWILIO_HOST = re.compile(r"^https://[A-Za-z0-9.-]+\.twilio\.com")
 
@@ -22,5 +23,9 @@ class BaseUrlHttpClient(TwilioHttpClient):
 
 
 def twilio_client(settings: Settings) -> Client:
-    http = BaseUrlHttpClient(settings.twilio_api_base_url) if settings.twilio_api_base_url else TwilioHttpClient(timeout=10)
+    http = (
+        BaseUrlHttpClient(settings.twilio_api_base_url)
+        if settings.twilio_api_base_url
+        else TwilioHttpClient(timeout=10)
+    )
     return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http)

@@ -3,6 +3,7 @@ called and the form fields, made with our auth token. Anything else gets 403.
 
 The URL is the public one Twilio knows (PUBLIC_BASE_URL + path + query), not the one this
 process sees behind a proxy or tunnel; that is the usual cause of "valid" requests failing."""
+
 from __future__ import annotations
 
 import logging

@@ -13,6 +13,7 @@ external_id "CA...:n": a repeated webhook is answered from what was stored.
 Every Twilio error status makes Twilio speak an English apology, so every answer here is
 TwiML with status 200, also when something fails.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,8 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from conversations.addresses import normalise_address, set_resident_address
 from conversations.front_door import Outcome
 from conversations.models import BotDelivery, Conversation, Message, Sender, Status
-from iad.config import Settings
-from inbox.timefmt import DAY_WORDS, DAYS, day_and_date
+from core.config import Settings
+from core.timefmt import DAY_WORDS, DAYS, day_and_date
 from webhooks.choices import match_choice, normalise, payload_of, pending_choices
 from webhooks.settings import ChannelSettings, channel_settings
 from webhooks.twilio_security import form_text, twilio_signed
@@ -83,7 +84,9 @@ def parse_hours(spec: str) -> list[tuple[set[int], time, time]]:
 
 def is_open(spec: str, moment: datetime) -> bool:
     """`moment` in the loket's own time zone."""
-    return any(moment.weekday() in days and opens <= moment.time() < closes for days, opens, closes in parse_hours(spec))
+    return any(
+        moment.weekday() in days and opens <= moment.time() < closes for days, opens, closes in parse_hours(spec)
+    )
 
 
 def loket_open_now(settings: Settings, cs: ChannelSettings) -> bool:
@@ -125,7 +128,9 @@ def speak_hours(spec: str) -> str:
     spoken = []
     for segment in filter(None, (s.strip() for s in (spec or "").lower().split(";"))):
         match = re.fullmatch(r"([a-z,\- ]+?)\s+(\d{1,2}[:.]\d{2})\s*-\s*(\d{1,2}[:.]\d{2})", segment)
-        spoken.append(f"{days(match.group(1))}, van {clock(match.group(2))} tot {clock(match.group(3))}" if match else segment)
+        spoken.append(
+            f"{days(match.group(1))}, van {clock(match.group(2))} tot {clock(match.group(3))}" if match else segment
+        )
     return "; ".join(spoken)
 
 
@@ -148,7 +153,9 @@ def speakable(text: str, limit: int = MAX_SPOKEN_CHARS) -> str:
     text = _URL.sub("", text)
     text = re.sub(r"^\s*[-•*]\s+", "", text, flags=re.M)
     text = re.sub(r"[*_#>`|]", "", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("So", "Sk", "Cs", "Co", "Cn") and ch != "\ufe0f")
+    text = "".join(
+        ch for ch in text if unicodedata.category(ch) not in ("So", "Sk", "Cs", "Co", "Cn") and ch != "\ufe0f"
+    )
     text = _PHONE.sub(_digits_aloud, text)
     text = re.sub(r"\s*\n+\s*", lambda m: " ", re.sub(r"(?<=[^.!?:,\s])\s*\n", ". ", text))
     text = re.sub(r"\s{2,}", " ", text).strip()
@@ -164,6 +171,7 @@ def speakable(text: str, limit: int = MAX_SPOKEN_CHARS) -> str:
 
 
 # --- TwiML helpers --------------------------------------------------------------------------
+
 
 class Line:
     """Builds the TwiML for one answer, in the configured Dutch voice."""
@@ -209,7 +217,9 @@ def _choices_prompt(choices: list[dict]) -> str:
     return " ".join(f"Kies {n} voor {c['title']}." for n, c in enumerate(choices[:MAX_CHOICES], 1))
 
 
-def _gather_turn(line: Line, conversation: Conversation, turn: int, misses: int, texts: list[str], choices: list[dict]) -> None:
+def _gather_turn(
+    line: Line, conversation: Conversation, turn: int, misses: int, texts: list[str], choices: list[dict]
+) -> None:
     """Speaks `texts` (and the choices) inside a Gather, so the caller can answer at once."""
     action = url_for("twilio_voice.gather", c=conversation.id, t=turn, m=misses)
     gather = line.gather(action, hints=[c["title"] for c in choices])
@@ -222,12 +232,18 @@ def _gather_turn(line: Line, conversation: Conversation, turn: int, misses: int,
 def _last_prompt(conversation: Conversation) -> list[str]:
     """What we said since the caller last spoke: repeated after silence."""
     last_resident = g.db.scalar(
-        select(Message.id).where(Message.conversation_id == conversation.id, Message.sender == Sender.RESIDENT)
-        .order_by(Message.id.desc()).limit(1)
+        select(Message.id)
+        .where(Message.conversation_id == conversation.id, Message.sender == Sender.RESIDENT)
+        .order_by(Message.id.desc())
+        .limit(1)
     )
     said = g.db.scalars(
-        select(Message).where(Message.conversation_id == conversation.id, Message.id > (last_resident or 0),
-                              Message.sender.in_([Sender.BOT, Sender.SYSTEM]))
+        select(Message)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.id > (last_resident or 0),
+            Message.sender.in_([Sender.BOT, Sender.SYSTEM]),
+        )
         .order_by(Message.id)
     ).all()
     # System lines without in_reply_to are notes for staff (see _note), never spoken.
@@ -244,8 +260,10 @@ def _note(conversation: Conversation, text: str, external_id: str | None = None)
 
 def _apology(settings: Settings) -> Response:
     line = Line(settings)
-    line.say(f"Er ging iets mis aan onze kant. Bel het loket op {settings.loket_phone}. "
-             "Bij direct gevaar: bel 1 1 2. Tot ziens.")
+    line.say(
+        f"Er ging iets mis aan onze kant. Bel het loket op {settings.loket_phone}. "
+        "Bij direct gevaar: bel 1 1 2. Tot ziens."
+    )
     line.response.hangup()
     return line.twiml()
 
@@ -281,14 +299,19 @@ def _safe(view):
 
 # --- handover: a person, now or later -------------------------------------------------------
 
+
 def _callback_marker(call_sid: str) -> str:
     """The external id of a call's callback request (one per call)."""
     return f"callback:{call_sid}"[:64]
 
 
 def _noted(conversation: Conversation, external_id: str) -> bool:
-    return g.db.scalar(select(Message.id).where(
-        Message.conversation_id == conversation.id, Message.external_id == external_id)) is not None
+    return (
+        g.db.scalar(
+            select(Message.id).where(Message.conversation_id == conversation.id, Message.external_id == external_id)
+        )
+        is not None
+    )
 
 
 def request_callback(conversation: Conversation, reason: str, now: datetime) -> datetime | None:
@@ -301,8 +324,11 @@ def request_callback(conversation: Conversation, reason: str, now: datetime) -> 
     external_id = _callback_marker(call_sid) if call_sid else None
     if external_id and _noted(conversation, external_id):
         return due
-    _note(conversation, f"Terugbelverzoek: de inwoner wil teruggebeld worden op het nummer van dit gesprek. Reden: {reason}.",
-          external_id=external_id)
+    _note(
+        conversation,
+        f"Terugbelverzoek: de inwoner wil teruggebeld worden op het nummer van dit gesprek. Reden: {reason}.",
+        external_id=external_id,
+    )
     handler = current_app.extensions.get("callback_requests")
     if handler is not None:
         handler(g.db, conversation, reason, due_at=due)
@@ -327,8 +353,9 @@ def _handover(line: Line, conversation: Conversation, reason: str) -> None:
         line.say("Ik verbind u door met een medewerker van het loket. Een moment alstublieft.")
         _note(conversation, f"Doorverbonden met het loket ({line.cs.loket_transfer_number}). Reden: {reason}.")
         g.db.commit()
-        dial = line.response.dial(action=url_for("twilio_voice.after_dial", c=conversation.id, kind="loket"),
-                                  method="POST", timeout=30)
+        dial = line.response.dial(
+            action=url_for("twilio_voice.after_dial", c=conversation.id, kind="loket"), method="POST", timeout=30
+        )
         dial.number(line.cs.loket_transfer_number)
         return
     _offer_callback(line, conversation, reason, misses=0)
@@ -338,15 +365,22 @@ def _offer_callback(line: Line, conversation: Conversation, reason: str, misses:
     settings = line.settings
     hours = speak_hours(settings.loket_hours)
     if conversation.resident_address_hash is None:  # hidden number: we cannot call back
-        line.say(f"Het loket is nu gesloten. Bel ons op {settings.loket_phone}. Het loket is open op {hours}. "
-                 "Bij direct gevaar: bel 1 1 2. Tot ziens.")
+        line.say(
+            f"Het loket is nu gesloten. Bel ons op {settings.loket_phone}. Het loket is open op {hours}. "
+            "Bij direct gevaar: bel 1 1 2. Tot ziens."
+        )
         line.response.hangup()
         return
-    gather = line.gather(url_for("twilio_voice.callback", c=conversation.id, m=misses, r=reason[:80]), hints=["ja", "nee"])
+    gather = line.gather(
+        url_for("twilio_voice.callback", c=conversation.id, m=misses, r=reason[:80]), hints=["ja", "nee"]
+    )
     if intro:
         line.say(f"Het loket is nu gesloten. Het loket is open op {hours}.", gather)
-    line.say("Wilt u dat we u terugbellen op dit nummer? Dan ziet een medewerker uw nummer en waar uw vraag over gaat. "
-             "Zeg ja of druk 1. Zeg nee of druk 2.", gather)
+    line.say(
+        "Wilt u dat we u terugbellen op dit nummer? Dan ziet een medewerker uw nummer en waar uw vraag over gaat. "
+        "Zeg ja of druk 1. Zeg nee of druk 2.",
+        gather,
+    )
 
 
 def _crisis(line: Line, conversation: Conversation, code: str, text: str) -> None:
@@ -361,12 +395,14 @@ def _crisis(line: Line, conversation: Conversation, code: str, text: str) -> Non
     line.say("Ik verbind u nu door. Blijf aan de lijn.")
     _note(conversation, f"Crisis ({code}): doorverbonden met {number}.")
     g.db.commit()
-    dial = line.response.dial(action=url_for("twilio_voice.after_dial", c=conversation.id, kind=code),
-                              method="POST", timeout=40)
+    dial = line.response.dial(
+        action=url_for("twilio_voice.after_dial", c=conversation.id, kind=code), method="POST", timeout=40
+    )
     dial.number(number)
 
 
 # --- webhooks -------------------------------------------------------------------------------
+
 
 @bp.post("")
 @twilio_signed
@@ -458,19 +494,27 @@ def answer_turn(line: Line, conversation: Conversation, turn: int, outcome: Outc
     if outcome.asks_safety:  # a possible crisis: the safety question, answered by voice or keypad
         question = next(r for r in outcome.replies if r.buttons)
         spoken = [r.text for r in outcome.replies if r.sender == Sender.SYSTEM]
-        _gather_turn(line, conversation, turn + 1, 0, spoken, question.buttons[:MAX_CHOICES])
+        _gather_turn(line, conversation, turn + 1, 0, spoken, (question.buttons or [])[:MAX_CHOICES])
         return
     bot_down = conversation.status == Status.BOT and outcome.message.bot_delivery == BotDelivery.PENDING
     bot_replies = [r for r in outcome.replies if r.sender == Sender.BOT]
     # System lines (the BSN warning) are spoken; "assistant unavailable" is not: it tells the
     # caller to phone the loket, which they are doing.
-    spoken = [r.text for r in outcome.replies if r.sender == Sender.SYSTEM and not (bot_down and r is outcome.replies[-1])]
+    spoken = [
+        r.text for r in outcome.replies if r.sender == Sender.SYSTEM and not (bot_down and r is outcome.replies[-1])
+    ]
     spoken += [r.text for r in bot_replies if r.text]
     if bot_down or conversation.status == Status.STAFF or not bot_replies:
         for text in spoken:
             line.say(text)
-        line.say("De digitale assistent is nu niet bereikbaar." if bot_down else "Ik geef uw vraag door aan een medewerker.")
-        _handover(line, conversation, "de digitale assistent was niet bereikbaar" if bot_down else "geen antwoord van de assistent")
+        line.say(
+            "De digitale assistent is nu niet bereikbaar." if bot_down else "Ik geef uw vraag door aan een medewerker."
+        )
+        _handover(
+            line,
+            conversation,
+            "de digitale assistent was niet bereikbaar" if bot_down else "geen antwoord van de assistent",
+        )
         return
     choices = next((r.buttons for r in reversed(bot_replies) if r.buttons), None) or []
     _gather_turn(line, conversation, turn + 1, 0, spoken, [c for c in choices if c.get("title")][:MAX_CHOICES])
@@ -495,11 +539,15 @@ def callback():
         line.say(f"Goed. We bellen u terug op dit nummer, {speak_deadline(due, now)}. Tot ziens.")
         line.response.hangup()
     elif digits == "2" or (not digits and _NO.match(answer)):
-        line.say(f"Goed. U kunt ons bellen op {settings.loket_phone}. Het loket is open op "
-                 f"{speak_hours(settings.loket_hours)}. Tot ziens.")
+        line.say(
+            f"Goed. U kunt ons bellen op {settings.loket_phone}. Het loket is open op "
+            f"{speak_hours(settings.loket_hours)}. Tot ziens."
+        )
         line.response.hangup()
     elif _int_arg("m") + 1 >= MAX_MISSES:
-        line.say(f"Ik begreep u niet. Bel ons op {settings.loket_phone}, op {speak_hours(settings.loket_hours)}. Tot ziens.")
+        line.say(
+            f"Ik begreep u niet. Bel ons op {settings.loket_phone}, op {speak_hours(settings.loket_hours)}. Tot ziens."
+        )
         line.response.hangup()
     else:
         line.say("Sorry, dat begreep ik niet.")
@@ -551,13 +599,19 @@ def _record_call_end() -> None:
     call_sid = request.form.get("CallSid", "")
     status = request.form.get("CallStatus", "")
     if status in ("completed", "busy", "failed", "no-answer", "canceled") and call_sid:
-        started = g.db.scalar(select(Message).where(Message.external_id == f"call:{call_sid}", Message.sender == Sender.SYSTEM))
+        started = g.db.scalar(
+            select(Message).where(Message.external_id == f"call:{call_sid}", Message.sender == Sender.SYSTEM)
+        )
         if started is not None:
             conversation = g.db.get(Conversation, started.conversation_id)
             ended = f"end:{call_sid}"[:64]
             if not _noted(conversation, ended):
                 duration = request.form.get("CallDuration", "")
-                _note(conversation, f"Telefoongesprek beëindigd ({status}{', ' + duration + ' s' if duration.isdigit() else ''}).", external_id=ended)
+                _note(
+                    conversation,
+                    f"Telefoongesprek beëindigd ({status}{', ' + duration + ' s' if duration.isdigit() else ''}).",
+                    external_id=ended,
+                )
                 callback_asked = _noted(conversation, _callback_marker(call_sid))
                 if conversation.status == Status.BOT and not conversation.crisis and not callback_asked:
                     conversation.status = Status.CLOSED

@@ -1,4 +1,5 @@
 """The public chat API used by the website widget (and by the tests and evaluations)."""
+
 from __future__ import annotations
 
 import re
@@ -36,6 +37,7 @@ def _public(message: Message) -> dict:
         data["client_message_id"] = message.external_id
     return data
 
+
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -67,7 +69,9 @@ def _message_text(body: dict) -> str:
         raise BadInput(400, "empty_message", "Uw bericht is leeg. Typ een vraag.")
     limit = current_app.config["IAD_SETTINGS"].max_message_chars
     if len(text) > limit:
-        raise BadInput(413, "too_long", f"Uw bericht is te lang. Gebruik maximaal {limit} tekens, of stuur het in delen.")
+        raise BadInput(
+            413, "too_long", f"Uw bericht is te lang. Gebruik maximaal {limit} tekens, of stuur het in delen."
+        )
     if _HTML_TAG.search(text):
         raise BadInput(400, "html_not_allowed", "Stuur alleen gewone tekst, zonder HTML-code.")
     return text
@@ -114,7 +118,8 @@ def post_message(conversation_id: str):
     # A typed button title ("Allebei", "allebij") counts as the click: the bot hears its payload.
     choice = None if text.startswith("/") else match_choice(text, pending_choices(g.db, conversation))
     outcome = current_app.extensions["front_door"].receive(
-        g.db, conversation, text, external_id=client_id, bot_text=payload_of(choice) if choice else None)
+        g.db, conversation, text, external_id=client_id, bot_text=payload_of(choice) if choice else None
+    )
     return jsonify(
         message=_public(outcome.message),
         messages=[_public(m) for m in outcome.replies],

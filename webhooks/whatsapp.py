@@ -12,6 +12,7 @@ answer, and the staff message is held until they do. A staff message whose exter
 empty has not reached Twilio yet ("held"); it goes out with our next answer to the resident.
 Status callbacks: POST /webhooks/twilio/whatsapp/status marks failed deliveries as held again.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from conversations.addresses import latest_open_conversation, normalise_address, resident_address, set_resident_address
 from conversations.models import BotDelivery, Conversation, Message, Sender, as_utc, utcnow
 from conversations.outbound import register_sender
-from iad.config import Settings
+from core.config import Settings
 from webhooks.choices import match_choice, payload_of, pending_choices
 from webhooks.twilio_rest import twilio_client
 from webhooks.twilio_security import form_text, twilio_signed
@@ -58,7 +59,7 @@ def split_message(text: str, limit: int = CHUNK_CHARS, level: int = 0) -> list[s
     if len(text) <= limit:
         return [text] if text else []
     if level >= len(_SPLITS):
-        return [text[i:i + limit] for i in range(0, len(text), limit)]
+        return [text[i : i + limit] for i in range(0, len(text), limit)]
     pattern, joiner = _SPLITS[level]
     parts, current = [], ""
     for piece in re.split(pattern, text):
@@ -105,6 +106,7 @@ def _twiml(texts: list[str]) -> Response:
 
 
 # --- inbound ------------------------------------------------------------------------------
+
 
 def _settings() -> Settings:
     return current_app.config["IAD_SETTINGS"]
@@ -154,8 +156,13 @@ def _store_without_bot(conversation: Conversation, sid: str, note: str, reply: s
     stored = _stored_replies(conversation, sid)
     if stored is not None:
         return stored
-    message = Message(conversation=conversation, sender=Sender.RESIDENT, text=note, external_id=sid,
-                      bot_delivery=BotDelivery.NOT_FOR_BOT)
+    message = Message(
+        conversation=conversation,
+        sender=Sender.RESIDENT,
+        text=note,
+        external_id=sid,
+        bot_delivery=BotDelivery.NOT_FOR_BOT,
+    )
     conversation.last_resident_message_at = utcnow()
     g.db.add(message)
     g.db.flush()
@@ -169,7 +176,9 @@ def _held_staff_messages(conversation: Conversation, sid: str) -> list[str]:
     """Staff messages that have not reached the resident yet go out with this answer."""
     held = g.db.scalars(
         select(Message)
-        .where(Message.conversation_id == conversation.id, Message.sender == Sender.STAFF, Message.external_id.is_(None))
+        .where(
+            Message.conversation_id == conversation.id, Message.sender == Sender.STAFF, Message.external_id.is_(None)
+        )
         .order_by(Message.id)
     ).all()
     texts = []
@@ -198,10 +207,12 @@ def inbound():
     except Exception:  # the resident gets a clear answer, never Twilio's silence after a 500
         log.exception("WhatsApp message %s failed", sid)
         g.db.rollback()
-        return _twiml([
-            "Er ging iets mis aan onze kant. Uw bericht is misschien niet aangekomen. "
-            f"Probeer het later nog eens, of bel {settings.loket_phone} ({settings.loket_hours})."
-        ])
+        return _twiml(
+            [
+                "Er ging iets mis aan onze kant. Uw bericht is misschien niet aangekomen. "
+                f"Probeer het later nog eens, of bel {settings.loket_phone} ({settings.loket_hours})."
+            ]
+        )
 
 
 def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
@@ -222,16 +233,18 @@ def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
             return _twiml(texts + ["Ik kon uw bericht niet lezen. Wilt u het opnieuw typen?"])
         return _twiml(texts + ["Uw bericht is leeg. Typ uw vraag in een paar woorden."])
     if len(body) > settings.max_message_chars:
-        return _twiml(texts + [
-            f"Uw bericht is te lang. Stuur het in kortere delen, van hoogstens {settings.max_message_chars} tekens."
-        ])
+        return _twiml(
+            texts
+            + [f"Uw bericht is te lang. Stuur het in kortere delen, van hoogstens {settings.max_message_chars} tekens."]
+        )
 
     if conversation is None:
         conversation = front_door.start_conversation(g.db, "whatsapp")
         set_resident_address(settings, conversation, sender)
         g.db.commit()
-        texts.append(f"U chat met de digitale assistent van {settings.loket_name}. "
-                     "Deel hier geen BSN of rekeningnummer.")
+        texts.append(
+            f"U chat met de digitale assistent van {settings.loket_name}. Deel hier geen BSN of rekeningnummer."
+        )
 
     if media and not body:
         note, reply = _media_reply(media, settings)
@@ -248,12 +261,16 @@ def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
         return _twiml([])
     replies = list(outcome.replies)
     if media:  # a photo with a caption: the caption was answered, the photo was not seen
-        note = Message(conversation=conversation, sender=Sender.SYSTEM, text=_media_reply(media, settings)[1],
-                       in_reply_to=outcome.message.id)
+        caption_note = Message(
+            conversation=conversation,
+            sender=Sender.SYSTEM,
+            text=_media_reply(media, settings)[1],
+            in_reply_to=outcome.message.id,
+        )
         if not outcome.duplicate:
-            g.db.add(note)
+            g.db.add(caption_note)
             g.db.commit()
-            replies.append(note)
+            replies.append(caption_note)
     return _twiml(texts + [t for m in replies for t in whatsapp_texts(m)])
 
 
@@ -277,15 +294,20 @@ def _record_delivery_report() -> None:
         if message is not None:
             message.external_id = None  # held again: it goes out with our next answer to the resident
             code = request.form.get("ErrorCode", "")
-            g.db.add(Message(
-                conversation_id=message.conversation_id, sender=Sender.SYSTEM, in_reply_to=message.id,
-                text=f"WhatsApp kon het bericht van de medewerker niet afleveren (fout {code or 'onbekend'}). "
-                     "Het gaat mee met het volgende antwoord zodra de inwoner weer iets stuurt.",
-            ))
+            g.db.add(
+                Message(
+                    conversation_id=message.conversation_id,
+                    sender=Sender.SYSTEM,
+                    in_reply_to=message.id,
+                    text=f"WhatsApp kon het bericht van de medewerker niet afleveren (fout {code or 'onbekend'}). "
+                    "Het gaat mee met het volgende antwoord zodra de inwoner weer iets stuurt.",
+                )
+            )
             g.db.commit()
 
 
 # --- outbound -----------------------------------------------------------------------------
+
 
 def in_window(conversation: Conversation) -> bool:
     last = conversation.last_resident_message_at
@@ -309,17 +331,26 @@ def make_sender(settings: Settings):
             session.flush()
             return
         if not settings.whatsapp_template_sid:
-            raise RuntimeError("buiten het 24-uursvenster van WhatsApp en geen WHATSAPP_TEMPLATE_SID ingesteld; "
-                               "het bericht gaat mee zodra de inwoner weer iets stuurt")
+            raise RuntimeError(
+                "buiten het 24-uursvenster van WhatsApp en geen WHATSAPP_TEMPLATE_SID ingesteld; "
+                "het bericht gaat mee zodra de inwoner weer iets stuurt"
+            )
         # The template only invites the resident to answer; the staff text itself waits (held)
         # until they do, because WhatsApp allows no free text outside the window.
-        client.messages.create(content_sid=settings.whatsapp_template_sid,
-                               content_variables=json.dumps({"1": settings.loket_name}), **common)
-        session.add(Message(
-            conversation=conversation, sender=Sender.SYSTEM, in_reply_to=message.id,
-            text="Buiten het 24-uursvenster van WhatsApp: de inwoner kreeg een uitnodiging om te antwoorden. "
-                 "Het bericht van de medewerker volgt zodra de inwoner antwoordt.",
-        ))
+        client.messages.create(
+            content_sid=settings.whatsapp_template_sid,
+            content_variables=json.dumps({"1": settings.loket_name}),
+            **common,
+        )
+        session.add(
+            Message(
+                conversation=conversation,
+                sender=Sender.SYSTEM,
+                in_reply_to=message.id,
+                text="Buiten het 24-uursvenster van WhatsApp: de inwoner kreeg een uitnodiging om te antwoorden. "
+                "Het bericht van de medewerker volgt zodra de inwoner antwoordt.",
+            )
+        )
         session.flush()
 
     return send_whatsapp

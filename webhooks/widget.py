@@ -1,5 +1,6 @@
 """The website chat widget (static files under /widget/) and a demo municipality page that
 embeds it with the one <script> tag a municipality pastes into its own site."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request

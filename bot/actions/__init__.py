@@ -1,7 +1,8 @@
 """Custom actions for the IAD loket bot. Run from the repository root, in the app venv:
 
-    .venv/bin/python -m rasa_sdk --actions bot.actions -p 5055
+.venv/bin/python -m rasa_sdk --actions bot.actions -p 5055
 """
+
 from bot.actions.actions import (  # noqa: F401  (rasa-sdk registers Action subclasses)
     ActionClarify,
     ActionCrisis,

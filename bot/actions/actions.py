@@ -4,6 +4,7 @@ Every resident message first passes action_extract_signals (the custom slot mapp
 the levensgebieden slots), so the conversation keeps every levensgebied heard, in the
 resident's own words, whatever the intent was.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,11 +23,11 @@ from bot.actions.levensgebieden import (
     fold,
     levensgebieden_for_message,
 )
-from iad.taxonomy import merge_words
+from bot.training_data import bot_crisis_code
+from core.bot_contract import BOT_HANDOVER_REASONS, Payload
+from core.taxonomy import merge_words
 
 log = logging.getLogger(__name__)
-
-from bot.training_data import bot_crisis_code
 
 # "Ik wil een mens spreken" is acted on (an offer, reason wil_mens) only when the NLU is
 # sure; below this the bot asks what the resident means. Measured: an English "do you
@@ -36,10 +37,6 @@ ASK_HUMAN_MIN_CONFIDENCE = 0.8
 # but a resident with many problems should not get a questionnaire; the wijkteam asks
 # further (Haarlem cluster D: "diepere vraagverkenning").
 MAX_VRAGEN = 2
-HANDOVER_REDENEN = (
-    "crisis", "wil_mens", "helpt_niet", "regieverlies", "zorg_om_ander",
-    "meerdere_levensgebieden",
-)
 
 
 # Inside the vraagverheldering every message counts as an answer, except these (the
@@ -75,7 +72,7 @@ def report_levensgebieden(dispatcher: CollectingDispatcher, tracker: Tracker) ->
     list is cumulative: the front door merges it into the conversation."""
     woorden = tracker.get_slot("levensgebied_woorden") or {}
     if woorden:
-        dispatcher.utter_message(json_message={"levensgebieden": woorden})
+        dispatcher.utter_message(json_message={Payload.LEVENSGEBIEDEN: woorden})
 
 
 def handover_advice(tracker: Tracker) -> tuple[bool, str | None]:
@@ -153,7 +150,8 @@ class ActionExtractSignals(Action):
             events.append(SlotSet("vraag_codes", vraag))
         codes_now = (tracker.get_slot("levensgebieden") or []) + list(found)
         if not tracker.get_slot("veilig_contact") and (
-                tracker.get_slot("crisis_handled") == "geweld" or "veiligheid" in codes_now):
+            tracker.get_slot("crisis_handled") == "geweld" or "veiligheid" in codes_now
+        ):
             events.append(SlotSet("veilig_contact", True))
         signalen = {} if loop == "handover_form" else detect_signalen(text)
         if signalen:
@@ -174,7 +172,7 @@ class ActionExtractSignals(Action):
 def new_question_events(tracker: Tracker) -> list[dict]:
     """The latest message as a new question: the answers to the previous one are cleared;
     what was heard in the conversation (levensgebieden, signals) stays."""
-    from iad.taxonomy import LEVENSGEBIED_CODES
+    from core.taxonomy import LEVENSGEBIED_CODES
 
     text = _text(tracker)
     return [SlotSet(f"vv_{c}", None) for c in LEVENSGEBIED_CODES] + [
@@ -266,9 +264,7 @@ class ValidateVraagverheldering(FormValidationAction):
 
     def validate_vv_veiligheid(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
         t = fold(str(value))
-        unsafe = _intent(tracker) == "deny" or re.search(
-            r"\b(nee|niet veilig|onveilig|bang|no|not safe)\b", t
-        )
+        unsafe = _intent(tracker) == "deny" or re.search(r"\b(nee|niet veilig|onveilig|bang|no|not safe)\b", t)
         if unsafe and not re.search(r"\b(ja|wel veilig|yes)\b", t):
             _utter_crisis(dispatcher, tracker, "geweld")
             return {"vv_veiligheid": "nee", "handover_reden": "crisis"}
@@ -300,9 +296,7 @@ class ActionZoekHulp(Action):
         onderwerp = tracker.get_slot("onderwerp")
         if onderwerp and not onderwerp.startswith("/"):
             hulpvraag = f"{hulpvraag} {onderwerp}".strip()
-        queries = zoeken.build_queries(
-            hulpvraag, codes, woorden, antwoorden, english=tracker.get_slot("taal") == "en"
-        )
+        queries = zoeken.build_queries(hulpvraag, codes, woorden, antwoorden, english=tracker.get_slot("taal") == "en")
         gemeente = tracker.get_slot("gemeente") or _settings().gemeente
         age = zoeken.parse_age(tracker.get_slot("vv_opvoeden"))
         try:
@@ -320,8 +314,11 @@ class ActionZoekHulp(Action):
                 return [SlotSet("handover_advies", True), SlotSet("handover_reden", reden)]
             # No "does this help?" after nothing was found: the next question, then listen.
             dispatcher.utter_message(response="utter_anything_else")
-            return [SlotSet("handover_advies", False), SlotSet("handover_reden", reden),
-                    FollowupAction("action_listen")]
+            return [
+                SlotSet("handover_advies", False),
+                SlotSet("handover_reden", reden),
+                FollowupAction("action_listen"),
+            ]
         dispatcher.utter_message(response="utter_hulp_intro")
         for i, offer in enumerate(offers, start=1):
             dispatcher.utter_message(
@@ -343,10 +340,11 @@ class ActionZoekHulp(Action):
 
 
 def _utter_crisis(dispatcher: CollectingDispatcher, tracker: Tracker, code: str) -> None:
-    from iad.crisis import crisis_reply
+    from core.crisis import crisis_reply
 
-    dispatcher.utter_message(response=f"utter_crisis_{code}",
-                             contact=crisis_reply(code, tracker.get_slot("taal"), _settings()))
+    dispatcher.utter_message(
+        response=f"utter_crisis_{code}", contact=crisis_reply(code, tracker.get_slot("taal"), _settings())
+    )
 
 
 class ActionCrisis(Action):
@@ -411,11 +409,14 @@ class ActionOfferHandover(Action):
         if tracker.get_slot("crisis_handled") == "acuut_gevaar" or crisis_code(tracker) == "acuut_gevaar":
             # The front door saw acute danger that our NLU read as something else: the same
             # path as the crisis_acuut_gevaar rule, whatever rule brought us here.
-            return [SlotSet("handover_reden", "crisis"), SlotSet("handover_advies", False),
-                    FollowupAction("action_handover_acuut")]
+            return [
+                SlotSet("handover_reden", "crisis"),
+                SlotSet("handover_advies", False),
+                FollowupAction("action_handover_acuut"),
+            ]
         dispatcher.utter_message(response=f"utter_handover_aanbod_{reden}")
         # For the front door: the conversation records that a handover was offered, and why.
-        dispatcher.utter_message(json_message={"handover_offered": reden})
+        dispatcher.utter_message(json_message={Payload.HANDOVER_OFFERED: reden})
         report_levensgebieden(dispatcher, tracker)
         eerder = list(tracker.get_slot("handover_aangeboden") or [])
         return [
@@ -431,7 +432,7 @@ class ActionOfferHandover(Action):
             return "crisis"
         # An action (search, form, clarify) asked for this offer and said why.
         pending = tracker.get_slot("handover_reden")
-        if tracker.get_slot("handover_advies") and pending in HANDOVER_REDENEN:
+        if tracker.get_slot("handover_advies") and pending in BOT_HANDOVER_REASONS:
             return pending
         if wants_person(tracker):
             return "wil_mens"
@@ -448,10 +449,8 @@ class ActionHandoverAccept(Action):
         return "action_handover_accept"
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict]:
-        dispatcher.utter_message(json_message={"handover_accepted": True})
-        return [SlotSet("handover_geaccepteerd", True)] + [
-            SlotSet(slot, None) for slot in HANDOVER_SLOTS
-        ]
+        dispatcher.utter_message(json_message={Payload.HANDOVER_ACCEPTED: True})
+        return [SlotSet("handover_geaccepteerd", True)] + [SlotSet(slot, None) for slot in HANDOVER_SLOTS]
 
 
 # ---------------------------------------------------------------------------- fallback

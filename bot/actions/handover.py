@@ -5,6 +5,7 @@ and erasing it on request).
 
 The actions run in the app venv and use the app's database directly: the conversation id
 is Rasa's sender id (the front door talks to Rasa with conversation.id)."""
+
 from __future__ import annotations
 
 import logging
@@ -17,10 +18,17 @@ from rasa_sdk.events import AllSlotsReset, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.levensgebieden import fold
+from core.bot_contract import Payload
 
 log = logging.getLogger(__name__)
 
-HANDOVER_SLOTS = ("handover_toestemming", "handover_contact", "handover_telefoon", "handover_moment", "handover_postcode")
+HANDOVER_SLOTS = (
+    "handover_toestemming",
+    "handover_contact",
+    "handover_telefoon",
+    "handover_moment",
+    "handover_postcode",
+)
 TOESTEMMING = {"samenvatting_gesprek": ["samenvatting", "gesprek"], "samenvatting": ["samenvatting"]}
 # "zelf": the resident gets in touch (domestic violence: no call, message or visit is safe).
 CONTACT = ("bellen", "whatsapp", "chat", "huisbezoek", "zelf")
@@ -34,7 +42,7 @@ SKIP = "overslaan"
 
 
 def _settings():
-    from iad.config import get_settings
+    from core.config import get_settings
 
     return get_settings()
 
@@ -102,7 +110,11 @@ _TIME_WORDS = re.compile(
 def classify_moment(text: str, intent: str | None) -> str | None:
     """ochtend | middag | maakt_niet_uit, or the resident's own words when they name a time."""
     t = fold(text)
-    if re.search(r"maakt (me )?niet uit|geen voorkeur|altijd|wanneer (ze|jullie) (willen|kunnen)|any ?time|whenever|doesn'?t matter", t):
+    if re.search(
+        r"maakt (me )?niet uit|geen voorkeur|altijd|wanneer (ze|jullie) (willen|kunnen)"
+        r"|any ?time|whenever|doesn'?t matter",
+        t,
+    ):
         return "maakt_niet_uit"
     ochtend = re.search(r"ochtend|\bmorgens|morning|\bam\b", t)
     middag = re.search(r"middag|afternoon|\bpm\b", t)
@@ -122,7 +134,7 @@ _POSTCODE_IN_TEXT = re.compile(r"\b([1-9]\d{3})\s?([a-zA-Z]{2})?\b")
 
 def classify_postcode(text: str, intent: str | None) -> str | None:
     """'7511 AB', '7511', overslaan, or None (ask again)."""
-    from inbox.handover import HandoverRefused, normalise_postcode
+    from handover.tickets import HandoverRefused, normalise_postcode
 
     m = _POSTCODE_IN_TEXT.search(text)
     if m:
@@ -178,7 +190,9 @@ class ValidateHandoverForm(FormValidationAction):
         if value in (NUMBER_GIVEN, SKIP) and not _typed(tracker):
             return {"handover_telefoon": value}
         t = fold(str(value))
-        if _intent(tracker) == "deny" or re.search(r"sla (maar |het )?over|overslaan|liever niet|\bnee\b|geen (telefoon|nummer)|skip|\bno\b", t):
+        if _intent(tracker) == "deny" or re.search(
+            r"sla (maar |het )?over|overslaan|liever niet|\bnee\b|geen (telefoon|nummer)|skip|\bno\b", t
+        ):
             return {"handover_telefoon": SKIP}
         dispatcher.utter_message(response="utter_telefoon_onbekend")
         return {"handover_telefoon": None}
@@ -207,7 +221,7 @@ class ValidateHandoverForm(FormValidationAction):
 def handover_summary(tracker: Tracker) -> str:
     """Plain Dutch for the wijkteam: the question and each levensgebied in the resident's
     own words, the signals behind the handover, and their own network."""
-    from iad.taxonomy import LEVENSGEBIED_CODES, label
+    from core.taxonomy import LEVENSGEBIED_CODES, label
 
     lines = []
     vraag = (tracker.get_slot("vraag_tekst") or "").strip()
@@ -254,7 +268,7 @@ _HOW_EN = {
 
 
 def _english_deadline(due_at: str, now: datetime | None = None) -> str:
-    from inbox.timefmt import deadline_day
+    from core.timefmt import deadline_day
 
     kind, m = deadline_day(datetime.fromisoformat(due_at), now)
     day = {"today": "today", "tomorrow": "tomorrow"}.get(kind) or f"{m:%A} {m.day} {m:%B}"
@@ -269,7 +283,10 @@ def english_message(packet: dict) -> str:
         lines = [f"I passed your question on to {packet['team']}."]
     lines.append(f"A staff member will {_HOW_EN.get(packet['contact_preference'], _HOW_EN[None])}.")
     if packet["contact_preference"] == "zelf":
-        lines.append(f"Call when it is safe for you. You can also call Veilig Thuis: free {packet['veilig_thuis']}, day and night.")
+        lines.append(
+            "Call when it is safe for you. You can also call Veilig Thuis: free "
+            f"{packet['veilig_thuis']}, day and night."
+        )
     else:
         lines.append(f"That will be {_english_deadline(packet['due_at'])}.")
     if packet["shared"]:
@@ -283,8 +300,8 @@ def open_ticket(tracker: Tracker, **params) -> dict:
     """Opens (or finds) the ticket for this conversation and returns handover_packet(ticket).
     Raises HandoverRefused, LookupError (no such conversation) or a database error."""
     from conversations.models import Conversation
-    from iad.db import session_scope
-    from inbox.handover import handover_packet, open_handover_ticket
+    from core.db import session_scope
+    from handover.tickets import handover_packet, open_handover_ticket
 
     with session_scope() as session:
         conversation = session.get(Conversation, tracker.sender_id)
@@ -300,7 +317,7 @@ def open_ticket(tracker: Tracker, **params) -> dict:
 
 def _tell_ticket(dispatcher: CollectingDispatcher, tracker: Tracker, packet: dict) -> None:
     dispatcher.utter_message(text=english_message(packet) if _english(tracker) else packet["message"])
-    dispatcher.utter_message(json_message={"handover_ticket": packet["ticket_id"]})
+    dispatcher.utter_message(json_message={Payload.HANDOVER_TICKET: packet["ticket_id"]})
 
 
 def _contact_details() -> dict:
@@ -317,7 +334,7 @@ class ActionAskHandoverTelefoon(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
         dispatcher.utter_message(response="utter_ask_handover_telefoon")
-        dispatcher.utter_message(json_message={"expect_callback_number": True})
+        dispatcher.utter_message(json_message={Payload.EXPECT_CALLBACK_NUMBER: True})
         return []
 
 
@@ -367,7 +384,7 @@ class ActionHandoverTicket(Action):
         return "action_handover_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
-        from inbox.handover import HandoverRefused
+        from handover.tickets import HandoverRefused
 
         scope = TOESTEMMING.get(tracker.get_slot("handover_toestemming") or "")
         if not scope:
@@ -382,7 +399,9 @@ class ActionHandoverTicket(Action):
                 urgency="hoog" if reden == "crisis" else "normaal",
                 consent=scope,
                 contact_preference=contact_preference(tracker),
-                contact_window=MOMENT_TEXT.get(tracker.get_slot("handover_moment"), tracker.get_slot("handover_moment")),
+                contact_window=MOMENT_TEXT.get(
+                    tracker.get_slot("handover_moment"), tracker.get_slot("handover_moment")
+                ),
                 postcode=None if postcode in (None, SKIP) else postcode,
                 advised=_advised(tracker),
                 summary=handover_summary(tracker),
@@ -439,22 +458,25 @@ def english_stored(stored: dict) -> str:
     for t in stored["tickets"]:
         lines.append(f"Your question was passed on to {t['team'] or 'the loket'} (reference {t['reference']}).")
     if not any("gesprek" in t["shared"] for t in stored["tickets"]):
-        lines.append(f"After {_settings().inbox_redact_unconsented_days} days without new messages we remove the text of the chat.")
+        lines.append(
+            f"After {_settings().inbox_redact_unconsented_days} days without new messages we "
+            "remove the text of the chat."
+        )
     lines.append(f"Everything is deleted at the latest {_settings().retention_months} months after the end.")
     lines.append("Do you want us to delete everything now? That is possible.")
     return " ".join(lines)
 
 
 class ActionWatBewaard(Action):
-    """"Wat weten jullie van mij?": what is stored about this conversation, from the database."""
+    """ "Wat weten jullie van mij?": what is stored about this conversation, from the database."""
 
     def name(self) -> str:
         return "action_wat_bewaard"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
         from conversations.models import Conversation
-        from iad.db import session_scope
-        from inbox.regie import what_is_stored
+        from core.db import session_scope
+        from handover.regie import what_is_stored
 
         try:
             with session_scope() as session:
@@ -479,13 +501,13 @@ class ActionWatBewaard(Action):
 
 class ActionWisGesprek(Action):
     """The resident confirmed: ask the front door to erase the conversation. It does that
-    after storing these replies (inbox.regie.forget); erasing here would leave them behind."""
+    after storing these replies (handover.regie.forget); erasing here would leave them behind."""
 
     def name(self) -> str:
         return "action_wis_gesprek"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
         dispatcher.utter_message(response="utter_gewist")
-        dispatcher.utter_message(json_message={"forget_conversation": True})
+        dispatcher.utter_message(json_message={Payload.FORGET_CONVERSATION: True})
         # Nothing the resident said stays in the bot's memory for the rest of the chat.
         return [AllSlotsReset()]

@@ -14,6 +14,7 @@ Also here: the conversation signals regieverlies, overbelast and zorg_om_ander (
 offer a warm handover; learned in understanding/signalen.py, plus the lexicon), and the
 language guess (understanding.language) for the replies.
 """
+
 from __future__ import annotations
 
 import re
@@ -73,13 +74,8 @@ def compile_pattern(pattern: str) -> re.Pattern:
 def _lexicon() -> dict:
     data = yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
     return {
-        "levensgebieden": {
-            code: [compile_pattern(p) for p in pats]
-            for code, pats in data["levensgebieden"].items()
-        },
-        "signalen": {
-            name: [compile_pattern(p) for p in pats] for name, pats in data["signalen"].items()
-        },
+        "levensgebieden": {code: [compile_pattern(p) for p in pats] for code, pats in data["levensgebieden"].items()},
+        "signalen": {name: [compile_pattern(p) for p in pats] for name, pats in data["signalen"].items()},
     }
 
 
@@ -138,8 +134,18 @@ def detect_levensgebieden(text: str, use_classifier: bool | None = None) -> dict
 # tegen hoofdpijn"): the label conventions give them no levensgebied. Inside the
 # vraagverheldering every answer counts, whatever its intent (see the extraction action).
 NO_LEVENSGEBIED_INTENTS = frozenset(
-    {"greet", "goodbye", "thanks", "bot_capabilities", "insult", "nonsense", "out_of_scope",
-     "medical_question", "vraag_gegevens", "verwijder_gegevens"}
+    {
+        "greet",
+        "goodbye",
+        "thanks",
+        "bot_capabilities",
+        "insult",
+        "nonsense",
+        "out_of_scope",
+        "medical_question",
+        "vraag_gegevens",
+        "verwijder_gegevens",
+    }
 )
 
 
@@ -164,4 +170,3 @@ def detect_signalen(text: str, use_classifier: bool | None = None) -> dict[str, 
 
     heard = learned.predict(text, margin=SIGNAL_MARGIN, required=bool(use_classifier))
     return {**lexicon, **{name: words for name, words in heard.items() if name not in lexicon}}
-

@@ -3,6 +3,7 @@
 The search itself is knowledge.search.search_directory (one index per process); this
 module only decides what to ask it and how to show what it found.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,9 +50,24 @@ def parse_age(text: str | None) -> int | None:
     if m:
         return int(m.group(1))
     words = {
-        "een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7,
-        "acht": 8, "negen": 9, "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13,
-        "veertien": 14, "vijftien": 15, "zestien": 16, "zeventien": 17, "achttien": 18,
+        "een": 1,
+        "twee": 2,
+        "drie": 3,
+        "vier": 4,
+        "vijf": 5,
+        "zes": 6,
+        "zeven": 7,
+        "acht": 8,
+        "negen": 9,
+        "tien": 10,
+        "elf": 11,
+        "twaalf": 12,
+        "dertien": 13,
+        "veertien": 14,
+        "vijftien": 15,
+        "zestien": 16,
+        "zeventien": 17,
+        "achttien": 18,
     }
     for w, n in words.items():
         if re.search(rf"\b{w}\b", text.lower()):
@@ -60,7 +76,10 @@ def parse_age(text: str | None) -> int | None:
 
 
 def build_queries(
-    hulpvraag: str, codes: list[str], woorden: dict, antwoorden: dict[str, str],
+    hulpvraag: str,
+    codes: list[str],
+    woorden: dict,
+    antwoorden: dict[str, str],
     english: bool = False,
 ) -> list[tuple[str | None, str]]:
     """One query per levensgebied heard (the resident's words for it plus their answer to
@@ -71,7 +90,7 @@ def build_queries(
     for code in codes[:3]:
         parts = list(woorden.get(code, []))
         if english:
-            from iad.taxonomy import label
+            from core.taxonomy import label
 
             parts.insert(0, label(code))
         answer = antwoorden.get(code)
@@ -116,7 +135,4 @@ def find_offers(
             if rnd < len(hits) and hits[rnd].id not in seen and len(chosen) < limit:
                 chosen.append(hits[rnd])
                 seen.add(hits[rnd].id)
-    return [
-        Offer(h.id, h.name, first_sentence(h.summary), (h.contact or "").strip(), h.iad_level)
-        for h in chosen
-    ]
+    return [Offer(h.id, h.name, first_sentence(h.summary), (h.contact or "").strip(), h.iad_level) for h in chosen]

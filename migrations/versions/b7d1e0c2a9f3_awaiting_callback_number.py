@@ -4,9 +4,9 @@ Revision ID: b7d1e0c2a9f3
 Revises: 4f472a19bc9b
 Create Date: 2026-11-23 14:10:00
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 revision = 'b7d1e0c2a9f3'
 down_revision = '4f472a19bc9b'

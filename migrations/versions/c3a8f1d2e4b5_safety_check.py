@@ -4,9 +4,9 @@ Revision ID: c3a8f1d2e4b5
 Revises: b7d1e0c2a9f3
 Create Date: 2026-12-02 07:05:00
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 revision = 'c3a8f1d2e4b5'
 down_revision = 'b7d1e0c2a9f3'

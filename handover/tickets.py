@@ -1,6 +1,7 @@
 """The warm handover: the bot calls `open_handover_ticket` once the resident said yes (or in
 acute danger), then tells the resident what `handover_packet` says: who will contact them,
 how, and by when. The ticket lands in the queue of the wijkteam for the resident's wijk."""
+
 from __future__ import annotations
 
 import re
@@ -11,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from conversations.models import Conversation, as_utc, utcnow
-from iad.config import get_settings
-from iad.crisis import crisis_numbers
-from iad.taxonomy import LEVENSGEBIED_CODES, label
-from inbox import audit
-from inbox.models import (
+from core.config import get_settings
+from core.crisis import crisis_numbers
+from core.taxonomy import LEVENSGEBIED_CODES, label
+from core.timefmt import dutch_deadline
+from handover import audit
+from handover.models import (
     CONSENT_SCOPES,
     CONTACT_PREFERENCES,
     OPEN_STATUSES,
@@ -26,8 +28,7 @@ from inbox.models import (
     TicketNote,
     Wijk,
 )
-from inbox.settings import URGENCIES, InboxSettings, load_inbox_settings
-from inbox.timefmt import dutch_deadline
+from handover.settings import URGENCIES, InboxSettings, load_inbox_settings
 
 _POSTCODE = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})?\s*$")
 
@@ -79,7 +80,9 @@ def _consent_scope(consent: bool | Iterable[str]) -> list[str]:
 
 def _known_levensgebieden(conversation: Conversation) -> dict[str, list[str]]:
     """The conversation's levensgebieden (our codes only) with the resident's own words."""
-    return {code: list(words) for code, words in (conversation.levensgebieden or {}).items() if code in LEVENSGEBIED_CODES}
+    return {
+        code: list(words) for code, words in (conversation.levensgebieden or {}).items() if code in LEVENSGEBIED_CODES
+    }
 
 
 def _concerns(levensgebieden: dict) -> list[str]:
@@ -87,7 +90,9 @@ def _concerns(levensgebieden: dict) -> list[str]:
     return ["Zorgen over: " + ", ".join(label(code).lower() for code in levensgebieden) + "."] if levensgebieden else []
 
 
-def _default_summary(reasons: Sequence[str], levensgebieden: dict, contact_preference: str | None, contact_window: str | None) -> str:
+def _default_summary(
+    reasons: Sequence[str], levensgebieden: dict, contact_preference: str | None, contact_window: str | None
+) -> str:
     """Plain Dutch for colleagues, from codes only: the resident's own words stay in their own field."""
     parts = ["Reden: " + ", ".join(REASONS[r].lower() for r in reasons) + ".", *_concerns(levensgebieden)]
     if contact_preference:
@@ -98,8 +103,10 @@ def _default_summary(reasons: Sequence[str], levensgebieden: dict, contact_prefe
 
 # First line of the summary when the conversation is about domestic violence (the resident
 # chose a safe way of contact, see bot/actions/handover.py).
-SAFE_CONTACT_WARNING = ("Let op, huiselijk geweld: neem alleen contact op op de manier en het moment die de "
-                        "inwoner koos. Stuur niets anders: geen brief, sms, WhatsApp of mail.")
+SAFE_CONTACT_WARNING = (
+    "Let op, huiselijk geweld: neem alleen contact op op de manier en het moment die de "
+    "inwoner koos. Stuur niets anders: geen brief, sms, WhatsApp of mail."
+)
 
 
 def open_handover_ticket(
@@ -140,10 +147,14 @@ def open_handover_ticket(
     if urgency not in URGENCIES:
         raise HandoverRefused(f"urgency must be one of {URGENCIES}, got {urgency!r}")
     if contact_preference is not None and contact_preference not in CONTACT_PREFERENCES:
-        raise HandoverRefused(f"contact_preference must be one of {sorted(CONTACT_PREFERENCES)}, got {contact_preference!r}")
+        raise HandoverRefused(
+            f"contact_preference must be one of {sorted(CONTACT_PREFERENCES)}, got {contact_preference!r}"
+        )
     scope = _consent_scope(consent)
     if not scope and not acute_danger:
-        raise HandoverRefused("no consent: nothing personal may be shared (give the resident information and the loket's number)")
+        raise HandoverRefused(
+            "no consent: nothing personal may be shared (give the resident information and the loket's number)"
+        )
     postcode = normalise_postcode(postcode)
 
     existing = session.scalar(
@@ -165,7 +176,9 @@ def open_handover_ticket(
     levensgebieden = _known_levensgebieden(conversation) if shares_summary else {}
     advised_items = [a if isinstance(a, dict) else {"name": str(a)} for a in (advised or [])] if shares_summary else []
     if shares_summary:
-        summary_text = (summary or "").strip() or _default_summary(reasons, levensgebieden, contact_preference, contact_window)
+        summary_text = (summary or "").strip() or _default_summary(
+            reasons, levensgebieden, contact_preference, contact_window
+        )
     else:
         summary_text = ""
     if safe_contact_only:
@@ -192,26 +205,50 @@ def open_handover_ticket(
         team=team,
         created_at=now,
         # Stored in UTC, as every time is (SQLite keeps no time zone).
-        due_at=as_utc(due_at).astimezone(timezone.utc) if due_at else now + timedelta(hours=inbox_settings.sla_hours[urgency]),
+        due_at=as_utc(due_at).astimezone(timezone.utc)
+        if due_at
+        else now + timedelta(hours=inbox_settings.sla_hours[urgency]),
     )
     session.add(ticket)
     session.flush()
-    audit.record(session, "ticket_created", ticket=ticket, detail={
-        "reasons": reasons, "urgency": urgency, "consent_scope": scope, "acute_danger": acute_danger,
-        "team_id": team.id if team else None, "wijk_id": wijk.id if wijk else None,
-    })
+    audit.record(
+        session,
+        "ticket_created",
+        ticket=ticket,
+        detail={
+            "reasons": reasons,
+            "urgency": urgency,
+            "consent_scope": scope,
+            "acute_danger": acute_danger,
+            "team_id": team.id if team else None,
+            "wijk_id": wijk.id if wijk else None,
+        },
+    )
     return ticket
 
 
-def open_callback_ticket(session: Session, conversation: Conversation, why: str, *, due_at: datetime | None = None) -> HandoverTicket:
+def open_callback_ticket(
+    session: Session, conversation: Conversation, why: str, *, due_at: datetime | None = None
+) -> HandoverTicket:
     """A caller said yes to "shall we call you back? Then a colleague sees your number and
     what your question is about" (the loket was closed or busy): a ticket to call them back,
     with the summary (not the transcript) shared, by the moment the phone line promised."""
-    summary = " ".join([f"Wil teruggebeld worden ({why}).", *_concerns(_known_levensgebieden(conversation)),
-                        "Bel terug op het nummer waarmee de inwoner belde."])
+    summary = " ".join(
+        [
+            f"Wil teruggebeld worden ({why}).",
+            *_concerns(_known_levensgebieden(conversation)),
+            "Bel terug op het nummer waarmee de inwoner belde.",
+        ]
+    )
     return open_handover_ticket(
-        session, conversation, reason=["terugbelverzoek"], urgency="normaal", consent=["samenvatting"],
-        contact_preference="bellen", summary=summary, due_at=due_at,
+        session,
+        conversation,
+        reason=["terugbelverzoek"],
+        urgency="normaal",
+        consent=["samenvatting"],
+        contact_preference="bellen",
+        summary=summary,
+        due_at=due_at,
     )
 
 
@@ -239,7 +276,9 @@ def handover_packet(ticket: HandoverTicket, *, now: datetime | None = None) -> d
     lines.append(f"Een medewerker {_HOW.get(ticket.contact_preference, _HOW[None])}.")
     veilig_thuis = crisis_numbers(settings)["geweld"]
     if ticket.contact_preference == "zelf":
-        lines.append(f"Bel wanneer het voor u veilig is. Veilig Thuis kunt u ook bellen: gratis {veilig_thuis}, dag en nacht.")
+        lines.append(
+            f"Bel wanneer het voor u veilig is. Veilig Thuis kunt u ook bellen: gratis {veilig_thuis}, dag en nacht."
+        )
     else:
         lines.append(f"Dat gebeurt {by_when}.")
     if ticket.contact_window:
@@ -255,7 +294,9 @@ def handover_packet(ticket: HandoverTicket, *, now: datetime | None = None) -> d
         "team": who,
         "phone": phone,
         "contact_preference": ticket.contact_preference,
-        "contact_preference_label": CONTACT_PREFERENCES.get(ticket.contact_preference) if ticket.contact_preference else None,
+        "contact_preference_label": CONTACT_PREFERENCES.get(ticket.contact_preference)
+        if ticket.contact_preference
+        else None,
         "contact_window": ticket.contact_window,
         "due_at": as_utc(ticket.due_at).isoformat(),
         "due_text": by_when,
@@ -272,10 +313,13 @@ def raise_for_crisis(session: Session, conversation: Conversation, code: str) ->
     """A crisis in a conversation that already has an open ticket (often one a colleague
     holds): the ticket goes to acuut, due now, with a note and an alert in the inbox. The
     resident got the numbers from the front door already."""
-    tickets = list(session.scalars(
-        select(HandoverTicket).where(HandoverTicket.conversation_id == conversation.id,
-                                     HandoverTicket.status.in_(OPEN_STATUSES))
-    ))
+    tickets = list(
+        session.scalars(
+            select(HandoverTicket).where(
+                HandoverTicket.conversation_id == conversation.id, HandoverTicket.status.in_(OPEN_STATUSES)
+            )
+        )
+    )
     settings = get_settings()
     for ticket in tickets:
         ticket.urgency = "acuut"
@@ -284,8 +328,13 @@ def raise_for_crisis(session: Session, conversation: Conversation, code: str) ->
         ticket.acute_danger = ticket.acute_danger or code == "acuut_gevaar"
         due = utcnow() + timedelta(hours=settings.inbox_sla_hours["acuut"])
         ticket.due_at = min(as_utc(ticket.due_at), due) if ticket.due_at else due
-        session.add(TicketNote(ticket=ticket, text=f"Crisissignaal in het gesprek ({code}). De inwoner kreeg "
-                                                   "meteen de crisisnummers. De urgentie is nu acuut."))
+        session.add(
+            TicketNote(
+                ticket=ticket,
+                text=f"Crisissignaal in het gesprek ({code}). De inwoner kreeg "
+                "meteen de crisisnummers. De urgentie is nu acuut.",
+            )
+        )
         audit.record(session, "crisis_raised", ticket=ticket, detail={"crisis": code})
     session.flush()
     return tickets

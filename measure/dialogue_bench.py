@@ -1,5 +1,6 @@
 """`iad bench dialogue`: turn latency through the public chat API with every process up,
 for the turns that end in a search of the sociale kaart (the slowest kind of turn)."""
+
 from __future__ import annotations
 
 import statistics
@@ -8,7 +9,7 @@ import time
 from sqlalchemy import create_engine, text
 
 from measure.dialogues import WebChatDriver
-from knowledge.bench import percentile
+from measure.search_bench import percentile
 
 # A resident's way to a search: a greeting, a question, then short answers to the bot's
 # questions. Every conversation says it in other words, so no process can answer a turn
@@ -70,6 +71,8 @@ def bench_dialogue(base_url: str, database_url: str, conversations: int = 20) ->
             search_turn_max_ms=round(max(search_turns), 1),
         )
     if other_turns:
-        result.update(other_turn_p50_ms=round(statistics.median(other_turns), 1),
-                      other_turn_p95_ms=round(percentile(other_turns, 0.95), 1))
+        result.update(
+            other_turn_p50_ms=round(statistics.median(other_turns), 1),
+            other_turn_p95_ms=round(percentile(other_turns, 0.95), 1),
+        )
     return result

@@ -2,30 +2,36 @@
 `iad eval dialogues --channel whatsapp|voice`. They send exactly what Twilio sends: form
 posts signed with TWILIO_AUTH_TOKEN for the URL Twilio would call: the app's PUBLIC_BASE_URL,
 which is base_url itself unless public_base_url says otherwise (a stack started by
-iad.stack sets PUBLIC_BASE_URL to its own address). The auth token must be the app's.
+measure.stack sets PUBLIC_BASE_URL to its own address). The auth token must be the app's.
 
 Same interface as measure.dialogues.WebChatDriver: start() -> id, say(id, text) ->
 replies, summary(id) -> conversation_summary(...) of the conversation, read from the
 database in DATABASE_URL (the chat API's summary endpoint serves web conversations only).
 On the phone numbers are spoken digit by digit: compare them with digits()."""
+
 from __future__ import annotations
 
 import itertools
 import random
 import re
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 import requests
 from twilio.request_validator import RequestValidator
 
-from iad.config import Settings
+from core.config import Settings
 
 
 class _SignedPoster:
-    def __init__(self, base_url: str, settings: Settings, http: requests.Session | None = None,
-                 public_base_url: str | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        settings: Settings,
+        http: requests.Session | None = None,
+        public_base_url: str | None = None,
+    ):
         self.base = base_url.rstrip("/")
         self.public = (public_base_url or base_url).rstrip("/")
         self.validator = RequestValidator(settings.twilio_auth_token)
@@ -41,7 +47,7 @@ class _SignedPoster:
 def summary_from_database(settings: Settings) -> Callable[[str | None], dict]:
     def summarize(conversation_id: str | None) -> dict:
         from conversations.models import Conversation, conversation_summary
-        from iad.db import get_engine, session_factory
+        from core.db import get_engine, session_factory
 
         session = session_factory(get_engine(settings.database_url))()
         try:
@@ -58,8 +64,14 @@ def summary_from_database(settings: Settings) -> Callable[[str | None], dict]:
 class WhatsAppDriver:
     """One made-up resident number per conversation (+31 97 range: never a person's)."""
 
-    def __init__(self, base_url: str, settings: Settings, summarize: Callable[[str], dict] | None = None,
-                 http: requests.Session | None = None, public_base_url: str | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        settings: Settings,
+        summarize: Callable[[str], dict] | None = None,
+        http: requests.Session | None = None,
+        public_base_url: str | None = None,
+    ):
         self.poster = _SignedPoster(base_url, settings, http, public_base_url)
         self.settings = settings
         self.summarize = summarize or summary_from_database(settings)
@@ -71,17 +83,24 @@ class WhatsAppDriver:
 
     def say(self, number: str, text: str) -> list[str]:
         sid = f"SM{self._run:08x}{next(self._sids):024x}"
-        root = self.poster.post("/webhooks/twilio/whatsapp", {
-            "MessageSid": sid, "AccountSid": self.settings.twilio_account_sid, "From": f"whatsapp:{number}",
-            "To": self.settings.twilio_whatsapp_from, "Body": text, "NumMedia": "0",
-        })
+        root = self.poster.post(
+            "/webhooks/twilio/whatsapp",
+            {
+                "MessageSid": sid,
+                "AccountSid": self.settings.twilio_account_sid,
+                "From": f"whatsapp:{number}",
+                "To": self.settings.twilio_whatsapp_from,
+                "Body": text,
+                "NumMedia": "0",
+            },
+        )
         replies = [m.text or "" for m in root.iter("Message")]
         # The first answer of a new conversation starts with the introduction, not the bot.
         return [r for r in replies if not r.startswith("U chat met de digitale assistent")]
 
     def conversation_id(self, number: str) -> str | None:
         from conversations.addresses import latest_open_conversation
-        from iad.db import get_engine, session_factory
+        from core.db import get_engine, session_factory
 
         session = session_factory(get_engine(self.settings.database_url))()
         try:
@@ -99,8 +118,14 @@ class VoiceDriver:
     Replies are the spoken lines; a transfer is reported as "<Dial +31...>". After a
     transfer or hang-up the call is over and later turns get no reply."""
 
-    def __init__(self, base_url: str, settings: Settings, summarize: Callable[[str], dict] | None = None,
-                 http: requests.Session | None = None, public_base_url: str | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        settings: Settings,
+        summarize: Callable[[str], dict] | None = None,
+        http: requests.Session | None = None,
+        public_base_url: str | None = None,
+    ):
         self.poster = _SignedPoster(base_url, settings, http, public_base_url)
         self.settings = settings
         self.summarize = summarize or summary_from_database(settings)
@@ -111,9 +136,15 @@ class VoiceDriver:
     def start(self) -> str:
         call_sid = f"CA{self._run:08x}{next(self._count):024x}"
         caller = f"+3197{random.randrange(10**8):08d}"
-        root = self.poster.post("/webhooks/twilio/voice", {
-            "CallSid": call_sid, "From": caller, "To": self.settings.twilio_voice_number, "CallStatus": "ringing",
-        })
+        root = self.poster.post(
+            "/webhooks/twilio/voice",
+            {
+                "CallSid": call_sid,
+                "From": caller,
+                "To": self.settings.twilio_voice_number,
+                "CallStatus": "ringing",
+            },
+        )
         action = root.find("Gather").get("action")
         conversation_id = parse_qs(urlsplit(action).query)["c"][0]
         self._calls[conversation_id] = {"sid": call_sid, "caller": caller, "action": action}
@@ -123,9 +154,15 @@ class VoiceDriver:
         call = self._calls[conversation_id]
         if not call["action"]:
             return []
-        root = self.poster.post(call["action"], {
-            "CallSid": call["sid"], "From": call["caller"], "SpeechResult": text, "Confidence": "0.9",
-        })
+        root = self.poster.post(
+            call["action"],
+            {
+                "CallSid": call["sid"],
+                "From": call["caller"],
+                "SpeechResult": text,
+                "Confidence": "0.9",
+            },
+        )
         gather = root.find("Gather")
         call["action"] = gather.get("action") if gather is not None else None
         replies = [say.text or "" for say in root.iter("Say")]

@@ -1,5 +1,6 @@
 """Regie op gegevens, for the resident in the conversation: what is stored about them, and
 deleting it on request. The bot calls these; the answer is B1 Dutch plus the facts as data."""
+
 from __future__ import annotations
 
 import logging
@@ -9,18 +10,24 @@ from sqlalchemy.orm import Session
 
 from conversations.models import Conversation, Message
 from conversations.rasa_tracker import erase_trackers
-from iad.config import Settings, get_settings
-from iad.taxonomy import label
-from inbox import audit
-from inbox.models import CONSENT_SCOPES, STATUSES, HandoverTicket
-from inbox.retention import erase_conversation
+from core.config import Settings, get_settings
+from core.taxonomy import label
+from handover import audit
+from handover.models import CONSENT_SCOPES, STATUSES, HandoverTicket
+from handover.retention import erase_conversation
 
 log = logging.getLogger(__name__)
 
 
 def what_is_stored(session: Session, conversation: Conversation) -> dict:
-    messages = session.scalar(select(func.count()).select_from(Message).where(Message.conversation_id == conversation.id)) or 0
-    tickets = list(session.scalars(select(HandoverTicket).where(HandoverTicket.conversation_id == conversation.id).order_by(HandoverTicket.id)))
+    messages = (
+        session.scalar(select(func.count()).select_from(Message).where(Message.conversation_id == conversation.id)) or 0
+    )
+    tickets = list(
+        session.scalars(
+            select(HandoverTicket).where(HandoverTicket.conversation_id == conversation.id).order_by(HandoverTicket.id)
+        )
+    )
     topics = [label(code).lower() for code in (conversation.levensgebieden or {})]
     settings = get_settings()
     lines = [f"We bewaren dit gesprek: {messages} bericht{'' if messages == 1 else 'en'}."]
@@ -44,7 +51,12 @@ def what_is_stored(session: Session, conversation: Conversation) -> dict:
         "messages": messages,
         "levensgebieden": sorted(conversation.levensgebieden or {}),
         "tickets": [
-            {"reference": t.reference, "team": t.team.name if t.team else None, "status": STATUSES[t.status], "shared": list(t.consent_scope or [])}
+            {
+                "reference": t.reference,
+                "team": t.team.name if t.team else None,
+                "status": STATUSES[t.status],
+                "shared": list(t.consent_scope or []),
+            }
             for t in tickets
         ],
         "message": " ".join(lines),
@@ -62,9 +74,14 @@ def forget(session: Session, conversation: Conversation, *, settings: Settings |
     except Exception as exc:
         log.error("Rasa's copy of conversation %s not erased now (the retention run will): %s", conversation_id, exc)
         rasa_events = None
-    audit.record(session, "erased_on_request", conversation_id=conversation_id,
-                 detail={"ticket_ids": ticket_ids, "rasa_events_deleted": rasa_events})
+    audit.record(
+        session,
+        "erased_on_request",
+        conversation_id=conversation_id,
+        detail={"ticket_ids": ticket_ids, "rasa_events_deleted": rasa_events},
+    )
     return {
         "deleted_tickets": len(ticket_ids),
-        "message": "Uw gesprek en alles wat u ons vertelde is gewist. Wilt u later weer iets vragen? Dan begint u een nieuw gesprek.",
+        "message": "Uw gesprek en alles wat u ons vertelde is gewist. Wilt u later weer iets "
+        "vragen? Dan begint u een nieuw gesprek.",
     }

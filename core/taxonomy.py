@@ -1,5 +1,6 @@
 """The one taxonomy: levensgebieden and crisis categories, from the project's own copy
-of the shared vocabulary (iad/levensgebieden.yml). Codes are stable identifiers."""
+of the shared vocabulary (core/levensgebieden.yml). Codes are stable identifiers."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,7 @@ def _load() -> dict:
 @lru_cache(maxsize=1)
 def levensgebieden() -> tuple[Levensgebied, ...]:
     return tuple(
-        Levensgebied(item["code"], item["label"], tuple(item.get("signals", [])))
-        for item in _load()["levensgebieden"]
+        Levensgebied(item["code"], item["label"], tuple(item.get("signals", []))) for item in _load()["levensgebieden"]
     )
 
 

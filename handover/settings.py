@@ -1,10 +1,11 @@
-"""What the inbox needs from the one config (iad.config.Settings). Nothing here reads the
+"""What the inbox needs from the one config (core.config.Settings). Nothing here reads the
 environment; tests and deployments with several inboxes pass their own InboxSettings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iad.config import URGENCIES, Settings, get_settings
+from core.config import URGENCIES, Settings, get_settings
 
 __all__ = ["URGENCIES", "InboxSettings", "load_inbox_settings"]
 

@@ -6,6 +6,7 @@ insight, the Dutch keyword ranker alone and the dense ranker alone).
 Case format: ../shared/eval/README.md (dev/search.yml). The cases are only read here;
 nothing from them goes into the index, the synonyms or the code.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from iad.db import Base, make_engine
+from core.db import Base, make_engine
 
 MODES = ("hybrid", "bm25", "bm25_dutch", "dense")
 
@@ -58,9 +59,16 @@ def evaluate_searcher(searcher, cases: list[dict], modes=MODES, *, details: bool
             if case.get("no_match") or not relevant:
                 n_nm += 1
                 nm_ok += bool(ranked.no_match)
-                rows.append({"query": case["query"], "no_match_expected": True,
-                             "no_match": bool(ranked.no_match), "top": ids[:3],
-                             "top_cosine": ranked.top_cosine, "top_bm25": ranked.top_bm25})
+                rows.append(
+                    {
+                        "query": case["query"],
+                        "no_match_expected": True,
+                        "no_match": bool(ranked.no_match),
+                        "top": ids[:3],
+                        "top_cosine": ranked.top_cosine,
+                        "top_bm25": ranked.top_bm25,
+                    }
+                )
                 continue
             n += 1
             r, rr, nd = _metrics(ids, relevant)
@@ -68,10 +76,18 @@ def evaluate_searcher(searcher, cases: list[dict], modes=MODES, *, details: bool
             sums[1] += rr
             sums[2] += nd
             false_nm += bool(ranked.no_match)
-            rows.append({"query": case["query"], "recall@5": r, "rr": round(rr, 3),
-                         "first_relevant_rank": next((k + 1 for k, d in enumerate(ids) if d in relevant), None),
-                         "no_match": bool(ranked.no_match), "top": ids[:5],
-                         "top_cosine": ranked.top_cosine, "top_bm25": ranked.top_bm25})
+            rows.append(
+                {
+                    "query": case["query"],
+                    "recall@5": r,
+                    "rr": round(rr, 3),
+                    "first_relevant_rank": next((k + 1 for k, d in enumerate(ids) if d in relevant), None),
+                    "no_match": bool(ranked.no_match),
+                    "top": ids[:5],
+                    "top_cosine": ranked.top_cosine,
+                    "top_bm25": ranked.top_bm25,
+                }
+            )
         result = {
             "recall@5": round(sums[0] / n, 4) if n else None,
             "mrr@10": round(sums[1] / n, 4) if n else None,
@@ -88,17 +104,22 @@ def evaluate_searcher(searcher, cases: list[dict], modes=MODES, *, details: bool
     return out
 
 
-def evaluate_search(cases: str | Path, directory: str | Path | None = None, *,
-                    config=None, details: bool = False, include_articles: bool = False) -> dict:
+def evaluate_search(
+    cases: str | Path,
+    directory: str | Path | None = None,
+    *,
+    config=None,
+    details: bool = False,
+    include_articles: bool = False,
+) -> dict:
     """The JSON object `iad eval search` prints: the hybrid metrics at the top level, the
     plain BM25 baseline under "bm25_baseline", and the single rankers beside it.
 
     The scratch database lives in a temporary folder and is removed afterwards; the labels
     only name directory ids, so articles are left out unless include_articles."""
+    import sociale_kaart.models  # noqa: F401 - registers the tables
     from knowledge.search import DirectorySearch
     from sociale_kaart.importer import TWENTE_FILE, import_file
-
-    import sociale_kaart.models  # noqa: F401 - registers the tables
 
     case_list = load_cases(cases)
     directory = Path(directory) if directory else TWENTE_FILE

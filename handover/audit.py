@@ -1,9 +1,10 @@
 """One way into the audit log: `record`. There is no way out (see models.AuditLog)."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from inbox.models import AuditLog, HandoverTicket, StaffUser
+from handover.models import AuditLog, HandoverTicket, StaffUser
 
 
 def record(

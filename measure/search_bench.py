@@ -9,6 +9,7 @@ audience, one or more gemeenten, and sometimes a description and an address.
 Passage embeddings are cached in the scratch database under var/bench/, so a second
 run with the same N and seed measures the index build without re-embedding.
 """
+
 from __future__ import annotations
 
 import gc
@@ -18,30 +19,85 @@ import statistics
 import time
 from pathlib import Path
 
-from iad.config import get_settings
-from iad.db import Base, make_engine, session_scope
+from core.config import get_settings
+from core.db import Base, make_engine, session_scope
 
-ORG_WORDS = ["Welzijn", "Samen", "Buurtkracht", "Noabers", "Wijkpunt", "Stadsteam", "Hulpnet",
-             "Mienskip", "Kompas", "Brug", "Lichtpunt", "Anker", "Horizon", "Steunpunt", "Haven"]
+ORG_WORDS = [
+    "Welzijn",
+    "Samen",
+    "Buurtkracht",
+    "Noabers",
+    "Wijkpunt",
+    "Stadsteam",
+    "Hulpnet",
+    "Mienskip",
+    "Kompas",
+    "Brug",
+    "Lichtpunt",
+    "Anker",
+    "Horizon",
+    "Steunpunt",
+    "Haven",
+]
 ORG_PLACES = ["Noord", "Zuid", "Oost", "West", "Centrum", "Stad", "Dorp", "Regio", "Wijk", "Veld"]
 OFFERS = {
-    "geld": ["budgetcoach", "hulp bij geldzaken", "formulierenhulp", "voedselpakketten",
-             "kledingpunt", "spreekuur geldzorgen", "thuisadministratie", "schuldhulpmaatje"],
-    "ontmoeten": ["koffieochtend", "huiskamer in de wijk", "samen eten", "wandelgroep",
-                  "ontmoetingscentrum", "maatjesproject", "bezoekdienst", "buurtcafe"],
-    "jeugd": ["jongerenwerk", "opvoedspreekuur", "huiswerkbegeleiding", "ouder-kindgroep",
-              "tienerinloop", "speel-o-theek", "gezinscoach", "kinderclub"],
-    "vrijwillig": ["vrijwilligerspunt", "vacaturebank vrijwilligers", "klussendienst",
-                   "vervoer door vrijwilligers", "boodschappenhulp", "tuinhulp"],
-    "taal": ["taalcafe", "taalmaatje", "digitaal spreekuur", "leesclub", "computerles",
-             "cursus Nederlands"],
-    "mantelzorg": ["mantelzorgsteunpunt", "respijtzorg", "lotgenotengroep mantelzorgers",
-                   "jonge mantelzorgers", "mantelzorgcafe"],
+    "geld": [
+        "budgetcoach",
+        "hulp bij geldzaken",
+        "formulierenhulp",
+        "voedselpakketten",
+        "kledingpunt",
+        "spreekuur geldzorgen",
+        "thuisadministratie",
+        "schuldhulpmaatje",
+    ],
+    "ontmoeten": [
+        "koffieochtend",
+        "huiskamer in de wijk",
+        "samen eten",
+        "wandelgroep",
+        "ontmoetingscentrum",
+        "maatjesproject",
+        "bezoekdienst",
+        "buurtcafe",
+    ],
+    "jeugd": [
+        "jongerenwerk",
+        "opvoedspreekuur",
+        "huiswerkbegeleiding",
+        "ouder-kindgroep",
+        "tienerinloop",
+        "speel-o-theek",
+        "gezinscoach",
+        "kinderclub",
+    ],
+    "vrijwillig": [
+        "vrijwilligerspunt",
+        "vacaturebank vrijwilligers",
+        "klussendienst",
+        "vervoer door vrijwilligers",
+        "boodschappenhulp",
+        "tuinhulp",
+    ],
+    "taal": ["taalcafe", "taalmaatje", "digitaal spreekuur", "leesclub", "computerles", "cursus Nederlands"],
+    "mantelzorg": [
+        "mantelzorgsteunpunt",
+        "respijtzorg",
+        "lotgenotengroep mantelzorgers",
+        "jonge mantelzorgers",
+        "mantelzorgcafe",
+    ],
     "mentaal": ["inloophuis", "herstelgroep", "praatgroep", "ervaringsdeskundigen"],
     "bewegen": ["beweegcoach", "sport voor ouderen", "zwemmen voor iedereen", "fietsmaatje"],
     "vervoer": ["rijdienst", "belbus", "ritten voor ouderen", "vervoersdienst"],
-    "advies": ["sociaal loket", "maatschappelijk werk", "informatiepunt", "cliëntondersteuning",
-               "wijkspreekuur", "welzijnsadvies"],
+    "advies": [
+        "sociaal loket",
+        "maatschappelijk werk",
+        "informatiepunt",
+        "cliëntondersteuning",
+        "wijkspreekuur",
+        "welzijnsadvies",
+    ],
 }
 SUBTHEMES = {
     "geld": ["geldzorgen", "bestaanszekerheid", "administratie", "kleding"],
@@ -55,10 +111,20 @@ SUBTHEMES = {
     "vervoer": ["vervoer"],
     "advies": ["maatschappelijke ondersteuning", "praktische hulp"],
 }
-AUDIENCES = ["", "", "", "Ouderen / senioren", "Ouders en gezinnen", "Kinderen en jongeren",
-             "Mantelzorgers", "Mensen met geldzorgen of een laag inkomen",
-             "Nieuwkomers / mensen die de Nederlandse taal leren", "(Potentiële) vrijwilligers",
-             "Kinderen tot en met 17 jaar", "Inwoners vanaf 55 jaar"]
+AUDIENCES = [
+    "",
+    "",
+    "",
+    "Ouderen / senioren",
+    "Ouders en gezinnen",
+    "Kinderen en jongeren",
+    "Mantelzorgers",
+    "Mensen met geldzorgen of een laag inkomen",
+    "Nieuwkomers / mensen die de Nederlandse taal leren",
+    "(Potentiële) vrijwilligers",
+    "Kinderen tot en met 17 jaar",
+    "Inwoners vanaf 55 jaar",
+]
 DESCRIPTIONS = [
     "Vrijwilligers helpen inwoners een paar uur per week.",
     "Elke week een vaste groep met koffie en een praatje.",
@@ -93,7 +159,7 @@ BENCH_QUERIES = [
 
 def generate_records(n: int, *, seed: int = 0) -> list[dict]:
     """n fictional, valid HSDS records over the configured region's gemeenten."""
-    from iad.taxonomy import label as levensgebied_label
+    from core.taxonomy import label as levensgebied_label
     from sociale_kaart.hsds import levensgebied_attribute
     from sociale_kaart.twente import TWENTE_TAXONOMY, theme_levensgebieden
     from sociale_kaart.validation import known_gemeenten
@@ -109,33 +175,53 @@ def generate_records(n: int, *, seed: int = 0) -> list[dict]:
         subs = rng.sample(SUBTHEMES[theme], k=min(len(SUBTHEMES[theme]), rng.choice((0, 1, 1, 2))))
         sid = f"bench-{seed}-{i:06d}"
         area = rng.sample(gemeenten, k=1 if rng.random() < 0.85 else rng.randint(2, 5))
-        attributes = [{"link_type": "primary_theme", "taxonomy_term": {
-            "id": f"{TWENTE_TAXONOMY}:thema:{theme}", "code": theme, "name": theme,
-            "taxonomy": TWENTE_TAXONOMY}}]
+        attributes = [
+            {
+                "link_type": "primary_theme",
+                "taxonomy_term": {
+                    "id": f"{TWENTE_TAXONOMY}:thema:{theme}",
+                    "code": theme,
+                    "name": theme,
+                    "taxonomy": TWENTE_TAXONOMY,
+                },
+            }
+        ]
         for sub in subs:
-            attributes.append({"link_type": "subtheme", "taxonomy_term": {
-                "id": f"{TWENTE_TAXONOMY}:subthema:{sub.replace(' ', '-')}", "code": sub,
-                "name": sub, "taxonomy": TWENTE_TAXONOMY}})
+            attributes.append(
+                {
+                    "link_type": "subtheme",
+                    "taxonomy_term": {
+                        "id": f"{TWENTE_TAXONOMY}:subthema:{sub.replace(' ', '-')}",
+                        "code": sub,
+                        "name": sub,
+                        "taxonomy": TWENTE_TAXONOMY,
+                    },
+                }
+            )
         for code in theme_levensgebieden([theme], subs):
             attributes.append(levensgebied_attribute(code, levensgebied_label(code)))
         audience = rng.choice(AUDIENCES)
-        records.append({
-            "id": sid,
-            "name": f"{org} · {offer} {i}",
-            "description": rng.choice(DESCRIPTIONS) if rng.random() < 0.2 else None,
-            "url": f"https://example.org/{sid}",
-            "eligibility_description": audience or None,
-            "maximum_age": 17 if "17 jaar" in audience else None,
-            "minimum_age": 55 if "55 jaar" in audience else None,
-            "organization": {"id": f"bench-org-{org}", "name": org},
-            "service_areas": [{"id": f"{sid}:area:{g}", "name": g} for g in area],
-            "phones": [{"id": f"{sid}:phone", "number": f"053-{rng.randint(1000000, 9999999)}"}]
-            if rng.random() < 0.3 else [],
-            "cost_options": [{"id": f"{sid}:cost", "option": "Gratis", "amount": 0, "currency": "EUR"}]
-            if rng.random() < 0.3 else [],
-            "attributes": attributes,
-            "iad_level": rng.choice(("algemene_voorziening_wijk", "algemene_voorziening_stad")),
-        })
+        records.append(
+            {
+                "id": sid,
+                "name": f"{org} · {offer} {i}",
+                "description": rng.choice(DESCRIPTIONS) if rng.random() < 0.2 else None,
+                "url": f"https://example.org/{sid}",
+                "eligibility_description": audience or None,
+                "maximum_age": 17 if "17 jaar" in audience else None,
+                "minimum_age": 55 if "55 jaar" in audience else None,
+                "organization": {"id": f"bench-org-{org}", "name": org},
+                "service_areas": [{"id": f"{sid}:area:{g}", "name": g} for g in area],
+                "phones": [{"id": f"{sid}:phone", "number": f"053-{rng.randint(1000000, 9999999)}"}]
+                if rng.random() < 0.3
+                else [],
+                "cost_options": [{"id": f"{sid}:cost", "option": "Gratis", "amount": 0, "currency": "EUR"}]
+                if rng.random() < 0.3
+                else [],
+                "attributes": attributes,
+                "iad_level": rng.choice(("algemene_voorziening_wijk", "algemene_voorziening_stad")),
+            }
+        )
     return records
 
 
@@ -146,20 +232,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def bench_search(services: int = 10000, *, seed: int = 0, rounds: int = 10,
-                 workdir: str | Path | None = None) -> dict:
+def bench_search(services: int = 10000, *, seed: int = 0, rounds: int = 10, workdir: str | Path | None = None) -> dict:
     """Returns {"services", "import_seconds", "index_build_seconds", "passages_embedded",
     "search_ms": {"p50", "p95", "max", "n"}, ...}. Searches run pinned to one CPU core
     with one torch thread; the index build may use every core."""
     import torch
 
+    import sociale_kaart.models  # noqa: F401 - registers the tables
     from knowledge.embeddings import get_model
     from knowledge.search import DirectorySearch
     from sociale_kaart.hsds import normalize_record
     from sociale_kaart.importer import ImportReport, store_records
     from sociale_kaart.validation import check_record
-
-    import sociale_kaart.models  # noqa: F401 - registers the tables
 
     workdir = Path(workdir or get_settings().data_dir / "bench")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -214,8 +298,7 @@ def bench_search(services: int = 10000, *, seed: int = 0, rounds: int = 10,
             "documents": searcher.index.n,
             "dense": searcher.index.vectors is not None,
             "import_seconds": round(import_seconds, 2),
-            "import": {"created": report.created, "updated": report.updated,
-                       "unchanged": report.unchanged},
+            "import": {"created": report.created, "updated": report.updated, "unchanged": report.unchanged},
             "index_build_seconds": round(build_seconds, 2),
             "index_build_threads": build_threads,
             "passages_embedded": searcher.vectors.embedded,

@@ -1,5 +1,6 @@
 """One config for every process: environment variables (and an optional .env file),
 with embedded defaults that run the demo municipality on SQLite."""
+
 from __future__ import annotations
 
 import os
@@ -118,10 +119,14 @@ class Settings:
         """Outside development every crisis number must be a real, configured one."""
         if self.is_development:
             return
-        missing = [name for name, value in (
-            ("NIGHT_SHELTER_PHONE", self.night_shelter_phone),
-            ("CRISIS_DIAL_DAKLOOS", self.crisis_dial_dakloos),
-        ) if not value or value == DEMO_NIGHT_SHELTER_PHONE or value == self.loket_phone]
+        missing = [
+            name
+            for name, value in (
+                ("NIGHT_SHELTER_PHONE", self.night_shelter_phone),
+                ("CRISIS_DIAL_DAKLOOS", self.crisis_dial_dakloos),
+            )
+            if not value or value == DEMO_NIGHT_SHELTER_PHONE or value == self.loket_phone
+        ]
         if missing:
             raise ConfigError(
                 "crisis numbers not configured (the nachtopvang must be reachable at night, not the "
@@ -157,15 +162,11 @@ def load_settings(env_file: Path | None = None) -> Settings:
         rasa_port=rasa_port,
         rasa_token=_env("RASA_TOKEN", "dev-only-rasa-token"),
         rasa_model_dir=Path(_env("RASA_MODEL_DIR", str(data_dir / "rasa-models"))),
-        rasa_tracker_store_url=_env(
-            "RASA_TRACKER_STORE_URL", f"sqlite:///{data_dir / 'rasa-tracker.db'}"
-        ),
+        rasa_tracker_store_url=_env("RASA_TRACKER_STORE_URL", f"sqlite:///{data_dir / 'rasa-tracker.db'}"),
         action_server_url=_env("ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}"),
         action_server_port=action_port,
         rasa_timeout_seconds=float(_env("RASA_TIMEOUT_SECONDS", "10")),
-        embedding_model=_env(
-            "EMBEDDING_MODEL", str(data_dir / "models" / "multilingual-e5-small")
-        ),
+        embedding_model=_env("EMBEDDING_MODEL", str(data_dir / "models" / "multilingual-e5-small")),
         gemeente=_env("GEMEENTE", "Enschede"),
         loket_name=_env("LOKET_NAME", "het IAD-loket van de gemeente"),
         loket_phone=loket_phone,
@@ -184,8 +185,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         phone_encryption_key=_env("PHONE_ENCRYPTION_KEY", ""),
         retention_months=_env_int("RETENTION_MONTHS", 12),
         inbox_sla_hours={
-            u: _env_int(f"INBOX_SLA_HOURS_{u.upper()}", default)
-            for u, default in zip(URGENCIES, (4, 24, 72, 120))
+            u: _env_int(f"INBOX_SLA_HOURS_{u.upper()}", default) for u, default in zip(URGENCIES, (4, 24, 72, 120))
         },
         inbox_session_timeout_minutes=_env_int("INBOX_SESSION_TIMEOUT_MINUTES", 30),
         inbox_lockout_attempts=_env_int("INBOX_LOCKOUT_ATTEMPTS", 5),
@@ -203,7 +203,8 @@ def load_settings(env_file: Path | None = None) -> Settings:
         crisis_dial_verward=_env("CRISIS_DIAL_VERWARD", police_non_urgent_phone),
         loket_transfer_number=_env("LOKET_TRANSFER_NUMBER", loket_phone),
         widget_exit_url=_env("WIDGET_EXIT_URL", "https://www.google.nl/search?q=weerbericht"),
-        widget_allowed_origins=tuple(o.strip() for o in _env("WIDGET_ALLOWED_ORIGINS", "*").split(",") if o.strip()) or ("*",),
+        widget_allowed_origins=tuple(o.strip() for o in _env("WIDGET_ALLOWED_ORIGINS", "*").split(",") if o.strip())
+        or ("*",),
         widget_poll_seconds=_env_int("WIDGET_POLL_SECONDS", 4),
     )
 

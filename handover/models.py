@@ -1,6 +1,7 @@
 """The inbox's tables. A handover ticket points at a conversation: the transcript is the
 conversation's messages, read live, never copied. The ticket holds only what the handover
 adds: why, how urgent, what the resident agreed to share, and who picks it up."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,7 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from conversations.models import Conversation, utcnow
-from iad.db import Base
+from core.bot_contract import HANDOVER_REASONS
+from core.db import Base
 
 # --- vocabularies (codes are stored; labels are shown) ---------------------------------
 
@@ -31,15 +33,7 @@ ROLES = {
     "beheerder": "Beheerder",
 }
 
-REASONS = {
-    "meerdere_levensgebieden": "Zorgen op meerdere levensgebieden",
-    "regieverlies": "Overziet het zelf niet meer",
-    "wil_mens": "Wil een mens spreken",
-    "helpt_niet": "De informatie helpt niet",
-    "crisis": "Crisis",
-    "zorg_om_ander": "Zorgen over iemand anders",
-    "terugbelverzoek": "Belde en wil teruggebeld worden",
-}
+REASONS = HANDOVER_REASONS  # one home: core/bot_contract.py
 
 URGENCY_LABELS = {"acuut": "Acuut", "hoog": "Hoog", "normaal": "Normaal", "laag": "Laag"}
 
@@ -112,8 +106,10 @@ class Team(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    wijken: Mapped[list["Wijk"]] = relationship(back_populates="team", order_by="Wijk.name")
-    members: Mapped[list["StaffUser"]] = relationship(secondary=team_member, back_populates="teams", order_by="StaffUser.display_name")
+    wijken: Mapped[list[Wijk]] = relationship(back_populates="team", order_by="Wijk.name")
+    members: Mapped[list[StaffUser]] = relationship(
+        secondary=team_member, back_populates="teams", order_by="StaffUser.display_name"
+    )
 
 
 class Wijk(Base):
@@ -124,7 +120,7 @@ class Wijk(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_team.id", ondelete="SET NULL"))
 
     team: Mapped[Team | None] = relationship(back_populates="wijken")
-    postcode_ranges: Mapped[list["PostcodeRange"]] = relationship(
+    postcode_ranges: Mapped[list[PostcodeRange]] = relationship(
         back_populates="wijk", cascade="all, delete-orphan", order_by="PostcodeRange.start"
     )
 
@@ -193,6 +189,7 @@ class StaffUser(Base):
 
 # --- the handover ticket ----------------------------------------------------------------
 
+
 class HandoverTicket(Base):
     __tablename__ = "inbox_handover_ticket"
 
@@ -230,7 +227,7 @@ class HandoverTicket(Base):
     wijk: Mapped[Wijk | None] = relationship()
     team: Mapped[Team | None] = relationship()
     assigned_user: Mapped[StaffUser | None] = relationship()
-    notes: Mapped[list["TicketNote"]] = relationship(
+    notes: Mapped[list[TicketNote]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketNote.id"
     )
 
@@ -268,6 +265,7 @@ class TicketNote(Base):
 
 
 # --- the audit log: append-only ---------------------------------------------------------
+
 
 class AuditLog(Base):
     """Who looked at or changed what, and when. Rows are only ever added: the ORM refuses

@@ -13,6 +13,7 @@ deleted or redacted) and the next run does it all: nothing is lost track of.
 
 The audit log keeps its entries (they hold ids and codes, not residents' words).
 """
+
 from __future__ import annotations
 
 import calendar
@@ -23,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from conversations.models import Conversation, Message, utcnow
 from conversations.rasa_tracker import erase_trackers
-from iad.config import Settings, get_settings
-from inbox import audit
-from inbox.models import AuditLog, HandoverTicket, TicketStatus
+from core.config import Settings, get_settings
+from handover import audit
+from handover.models import AuditLog, HandoverTicket, TicketStatus
 
 REDACTED_TEXT = "[verwijderd: bewaartermijn verlopen, geen toestemming om te delen]"
 
@@ -82,14 +83,18 @@ def run_retention(
 
     # 1. Closed tickets past the period, with their conversation once nothing else keeps it.
     old_closed = session.scalars(
-        select(HandoverTicket).where(HandoverTicket.status == TicketStatus.AFGEROND, HandoverTicket.closed_at < delete_before)
+        select(HandoverTicket).where(
+            HandoverTicket.status == TicketStatus.AFGEROND, HandoverTicket.closed_at < delete_before
+        )
     ).all()
     for ticket in old_closed:
         conversation_id = ticket.conversation_id
         session.delete(ticket)
         counts["tickets_deleted"] += 1
         session.flush()
-        still_kept = session.scalar(select(func.count()).select_from(HandoverTicket).where(HandoverTicket.conversation_id == conversation_id))
+        still_kept = session.scalar(
+            select(func.count()).select_from(HandoverTicket).where(HandoverTicket.conversation_id == conversation_id)
+        )
         if still_kept:
             continue
         conversation = session.scalar(base.where(Conversation.id == conversation_id, last_at < delete_before))
@@ -141,16 +146,25 @@ def run_retention(
 
     # 4. Rasa's copies of all of these (raises, so the caller rolls back, when unreachable).
     session.flush()
-    counts["rasa_events_deleted"] = erase_trackers(settings, [*erased_ids, *redacted_ids, *_rasa_erasures_to_retry(session)])
+    counts["rasa_events_deleted"] = erase_trackers(
+        settings, [*erased_ids, *redacted_ids, *_rasa_erasures_to_retry(session)]
+    )
 
-    audit.record(session, "retention_run", detail={**counts, "retention_months": retention_months, "redact_after_days": redact_after_days})
+    audit.record(
+        session,
+        "retention_run",
+        detail={**counts, "retention_months": retention_months, "redact_after_days": redact_after_days},
+    )
     session.flush()
     return counts
-
 
 
 def _rasa_erasures_to_retry(session: Session) -> list[str]:
     """Conversations erased on request while Rasa's tracker store was unreachable (the audit
     entry says so). Erasing them again is harmless once it worked."""
     entries = session.scalars(select(AuditLog).where(AuditLog.action == "erased_on_request")).all()
-    return [e.conversation_id for e in entries if e.conversation_id and (e.detail or {}).get("rasa_events_deleted", 0) is None]
+    return [
+        e.conversation_id
+        for e in entries
+        if e.conversation_id and (e.detail or {}).get("rasa_events_deleted", 0) is None
+    ]

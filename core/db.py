@@ -1,16 +1,18 @@
 """The one database: SQLAlchemy 2 on SQLite by default, PostgreSQL via DATABASE_URL.
-Every package declares its tables on `Base`; Alembic migrations live in migrations/."""
+Every package declares its tables on `Base`; iad/tables.py imports them all for Alembic
+(migrations/) and the tests, so core never imports a higher layer."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from iad.config import get_settings
+from core.config import get_settings
 
 
 class Base(DeclarativeBase):
@@ -59,10 +61,3 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-def import_all_models() -> None:
-    """Registers every table on Base.metadata (for Alembic and create_all in tests)."""
-    import conversations.models  # noqa: F401
-    import inbox.models  # noqa: F401
-    import sociale_kaart.models  # noqa: F401

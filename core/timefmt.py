@@ -1,20 +1,41 @@
 """Times as a loket employee and a resident read them: Dutch, local time."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
-from conversations.models import as_utc
+from datetime import datetime, timedelta, timezone, tzinfo
 
 try:
     from zoneinfo import ZoneInfo
 
-    LOCAL = ZoneInfo("Europe/Amsterdam")
+    LOCAL: tzinfo = ZoneInfo("Europe/Amsterdam")
 except Exception:  # no tz database on this machine: show UTC rather than fail
     LOCAL = timezone.utc
 
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back; everything we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-          "september", "oktober", "november", "december")
+MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 
 
 def local(moment: datetime) -> datetime:

@@ -1,6 +1,7 @@
 """Start the whole stack (Rasa, action server, web app) as real processes on chosen ports,
 and wait until /health says every part is up. Used by the end-to-end tests and by
 `iad eval dialogues` / `iad bench dialogue` when no stack is running yet."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from iad.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT
 
 IAD = str(Path(sys.executable).with_name("iad"))
 
@@ -61,7 +62,9 @@ class Stack:
             if self.health().get("status") == "up":
                 return time.monotonic() - started
             time.sleep(1)
-        raise TimeoutError(f"stack not up after {timeout}s: {self.health()}\n" + "\n".join(self.tail(n) for n in self.processes))
+        raise TimeoutError(
+            f"stack not up after {timeout}s: {self.health()}\n" + "\n".join(self.tail(n) for n in self.processes)
+        )
 
     def tail(self, name: str, lines: int = 30) -> str:
         path = self.log_dir / f"{name}.log"
@@ -69,7 +72,9 @@ class Stack:
         return f"--- {name} ---\n" + "\n".join(text.splitlines()[-lines:])
 
 
-def start_stack(*, web_port: int, rasa_port: int, action_port: int, log_dir: Path, extra_env: dict | None = None) -> Stack:
+def start_stack(
+    *, web_port: int, rasa_port: int, action_port: int, log_dir: Path, extra_env: dict | None = None
+) -> Stack:
     env = dict(os.environ)
     env.update(
         PORT=str(web_port),
@@ -112,8 +117,13 @@ class running_stack:
                     return self.base_url
             except (requests.RequestException, ValueError):
                 pass
-        self.stack = start_stack(web_port=_free_port(), rasa_port=_free_port(), action_port=_free_port(),
-                                 log_dir=self.log_dir, extra_env=self.extra_env)
+        self.stack = start_stack(
+            web_port=_free_port(),
+            rasa_port=_free_port(),
+            action_port=_free_port(),
+            log_dir=self.log_dir,
+            extra_env=self.extra_env,
+        )
         try:
             self.startup_seconds = self.stack.wait_until_up()
         except Exception:

@@ -1,0 +1,109 @@
+"""`iad eval` and `iad bench`: every quality and speed figure, as JSON. Registered on the
+`iad` command through the "iad.commands" entry points (pyproject.toml)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from core.config import get_settings
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Measure quality on labelled cases (never train on them)."""
+
+
+@eval_group.command("search")
+@click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--directory",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="The directory to search (any importable format); default: the Twente sociale kaart.",
+)
+@click.option("--details", is_flag=True, help="Print the ranking per query too.")
+def eval_search(cases: Path, directory: Path | None, details: bool) -> None:
+    """Hybrid search against a plain BM25 baseline, on a scratch copy of the directory."""
+    from measure.search import evaluate_search
+
+    _echo_json(evaluate_search(cases, directory, details=details))
+
+
+@eval_group.command("nlu")
+@click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["product", "classifier", "lexicon"]),
+    default="product",
+    help="levensgebieden as the bot records them (product), the learned model alone, or the lexicon alone",
+)
+@click.option("--details", is_flag=True, help="per case: what was expected and what came out")
+def eval_nlu(cases: Path, mode: str, details: bool) -> None:
+    """Crisis (both tiers, each tier, each source) and levensgebieden on single messages."""
+    from measure.nlu import evaluate_nlu
+
+    _echo_json(evaluate_nlu(cases, mode=mode, details=details))
+
+
+@eval_group.command("dialogues")
+@click.option("--cases", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--channel", type=click.Choice(["web", "whatsapp", "voice"]), default="web", show_default=True)
+@click.option("--url", default=None, help="A running stack; default: the configured one, else one is started.")
+@click.option("--details", is_flag=True, help="Print the result per conversation too.")
+def eval_dialogues(cases: Path, channel: str, url: str | None, details: bool) -> None:
+    """Drive whole conversations through the public chat API and score them."""
+    from measure.dialogues import evaluate_dialogues
+    from measure.stack import running_stack
+
+    settings = get_settings()
+    with running_stack(url or settings.public_base_url, settings.data_dir / "logs" / "eval") as base_url:
+        result = evaluate_dialogues(cases, base_url, settings, channel=channel)
+    if not details:
+        result.pop("details")
+    _echo_json(result)
+
+
+@click.group("bench")
+def bench_group() -> None:
+    """Speed and load, measured."""
+
+
+@bench_group.command("search")
+@click.option("--services", type=int, default=10_000, show_default=True)
+@click.option("--rounds", type=int, default=10, show_default=True)
+@click.option("--seed", type=int, default=0)
+def bench_search_command(services: int, rounds: int, seed: int) -> None:
+    """p50/p95 search latency (query embedding included) and index build time on a generated directory."""
+    from measure.search_bench import bench_search
+
+    _echo_json(bench_search(services, seed=seed, rounds=rounds))
+
+
+@bench_group.command("dialogue")
+@click.option("--conversations", type=int, default=20, show_default=True)
+@click.option("--url", default=None, help="A running stack; default: the configured one, else one is started.")
+def bench_dialogue_command(conversations: int, url: str | None) -> None:
+    """Turn latency through the chat API, for turns that end in a search (p50/p95)."""
+    from measure.dialogue_bench import bench_dialogue
+    from measure.stack import running_stack
+
+    settings = get_settings()
+    with running_stack(url or settings.public_base_url, settings.data_dir / "logs" / "bench") as base_url:
+        _echo_json(bench_dialogue(base_url, settings.database_url, conversations))
+
+
+@bench_group.command("crisis")
+@click.option("--rounds", type=int, default=2, show_default=True, help="Crisis messages per code and channel.")
+def bench_crisis_command(rounds: int) -> None:
+    """Crisis numbers with Rasa stopped (SIGSTOP), on web and phone: every crisis answered within 1 s?"""
+    from measure.crisis_bench import bench_crisis_with_rasa_stopped
+
+    settings = get_settings()
+    _echo_json(bench_crisis_with_rasa_stopped(settings, settings.data_dir / "logs" / "bench-crisis", rounds))
