@@ -12,17 +12,18 @@
 Every reader yields SourceRows: where the row is (for the report), and either the raw
 record or the reason it could not be read.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from iad.taxonomy import label as levensgebied_label
+from core.taxonomy import label as levensgebied_label
 from sociale_kaart.hsds import (
     ADDRESS_FIELDS,
     ATTRIBUTE_FIELDS,
@@ -37,6 +38,7 @@ from sociale_kaart.hsds import (
     TAXONOMY_TERM_FIELDS,
     levensgebied_attribute,
     to_hsds,
+    with_iad_level,
 )
 from sociale_kaart.twente import looks_like_twente, twente_to_hsds
 
@@ -74,9 +76,7 @@ def detect_format(path: Path) -> str:
         if path.name == "services.csv" and (path.parent / "organizations.csv").exists():
             return "hsds-csv"
         return "simple-csv"
-    raise FormatError(
-        f"onbekend bestandstype {path.suffix!r}: gebruik .json, .jsonl, .csv, .zip of een map"
-    )
+    raise FormatError(f"onbekend bestandstype {path.suffix!r}: gebruik .json, .jsonl, .csv, .zip of een map")
 
 
 def read_rows(path: Path, fmt: str) -> Iterator[SourceRow]:
@@ -93,6 +93,7 @@ def read_rows(path: Path, fmt: str) -> Iterator[SourceRow]:
 
 
 # --- JSON ----------------------------------------------------------------------------
+
 
 def read_jsonl(path: Path, *, twente: bool) -> Iterator[SourceRow]:
     with path.open("rb") as fh:
@@ -116,6 +117,25 @@ def read_jsonl(path: Path, *, twente: bool) -> Iterator[SourceRow]:
             yield SourceRow(where, raw=twente_to_hsds(obj) if twente else obj)
 
 
+def _services_of(obj: dict) -> list | None:
+    """The services in one HSDS 3.0 JSON object: a page of the API ("contents"), an
+    organization with its "services" (each gets that organization), or a single service
+    (an object with an id, a name and a status, as schema/service.json)."""
+    if isinstance(obj.get("contents"), list):
+        return obj["contents"]
+    if isinstance(obj.get("services"), list):
+        organization = {k: v for k, v in obj.items() if k not in ("services", "contents")}
+        if not organization.get("id"):
+            return obj["services"]
+        return [
+            item if not isinstance(item, dict) or item.get("organization") else {**item, "organization": organization}
+            for item in obj["services"]
+        ]
+    if obj.get("id") and obj.get("name") and "status" in obj:
+        return [obj]
+    return None
+
+
 def read_hsds_json(path: Path) -> Iterator[SourceRow]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -132,9 +152,13 @@ def read_hsds_json(path: Path) -> Iterator[SourceRow]:
         except json.JSONDecodeError as exc:
             yield SourceRow(f"regel {exc.lineno}", error=f"kapotte JSON: {exc.msg}")
             return
-        items = obj.get("contents") or obj.get("services")
-        if not isinstance(items, list):
-            yield SourceRow("bestand", error='verwacht een lijst diensten (of "contents"/"services")')
+        items = _services_of(obj)
+        if items is None:
+            yield SourceRow(
+                "bestand",
+                error="geen diensten gevonden: verwacht een lijst diensten, een pagina (contents), "
+                "een organisatie met services, of één dienst",
+            )
             return
         for i, item in enumerate(items, start=1):
             yield _json_item(f"dienst {i}", item)
@@ -167,7 +191,7 @@ def read_hsds_json(path: Path) -> Iterator[SourceRow]:
         if pos < len(text) and text[pos] == ",":
             pos = _skip_ws(text, pos + 1)
             continue
-        if pos < len(text) and text[pos] == "]" and not text[pos + 1:].strip():
+        if pos < len(text) and text[pos] == "]" and not text[pos + 1 :].strip():
             return
         yield SourceRow(f"regel {line_at(pos)}", error="kapotte JSON: verwacht ',' of ']'")
         return
@@ -204,11 +228,9 @@ HSDS_TABLES = {
     "cost_option": ("cost_options.csv", ("id", "service_id") + COST_OPTION_FIELDS[1:]),
     "location": ("locations.csv", ("id", "organization_id") + LOCATION_FIELDS[1:]),
     "address": ("addresses.csv", ("id", "location_id") + ADDRESS_FIELDS[1:]),
-    "service_at_location": ("service_at_locations.csv",
-                            ("id", "service_id", "location_id", "description")),
+    "service_at_location": ("service_at_locations.csv", ("id", "service_id", "location_id", "description")),
     "taxonomy_term": ("taxonomy_terms.csv", TAXONOMY_TERM_FIELDS),
-    "attribute": ("attributes.csv",
-                  ("id", "link_id", "link_entity", "taxonomy_term_id") + ATTRIBUTE_FIELDS[1:]),
+    "attribute": ("attributes.csv", ("id", "link_id", "link_entity", "taxonomy_term_id") + ATTRIBUTE_FIELDS[1:]),
 }
 
 
@@ -288,8 +310,9 @@ def read_hsds_csv(path: Path) -> Iterator[SourceRow]:
                 missing = f"location_id {sal.get('location_id')!r} staat niet in locations.csv"
                 break
             loc = dict(loc, addresses=addresses.get(loc["id"], []))
-            rec["service_at_locations"].append({"id": sal.get("id"), "description": sal.get("description"),
-                                                "location": loc})
+            rec["service_at_locations"].append(
+                {"id": sal.get("id"), "description": sal.get("description"), "location": loc}
+            )
         rec["attributes"] = []
         for attr in attrs.get(sid, []):
             term = terms.get(attr.get("taxonomy_term_id") or "")
@@ -310,14 +333,18 @@ def write_hsds_csv(records: Iterable[dict], path: Path) -> int:
     count = 0
     for rec in records:
         count += 1
-        rec = to_hsds(rec)
+        rec = with_iad_level(rec)
         org = rec["organization"]
         if org:
             tables["organization"][org["id"]] = org
         tables["service"][rec["id"]] = dict(rec, organization_id=org["id"] if org else None)
-        for kind, table in (("service_areas", "service_area"), ("phones", "phone"),
-                            ("schedules", "schedule"), ("languages", "language"),
-                            ("cost_options", "cost_option")):
+        for kind, table in (
+            ("service_areas", "service_area"),
+            ("phones", "phone"),
+            ("schedules", "schedule"),
+            ("languages", "language"),
+            ("cost_options", "cost_option"),
+        ):
             for child in rec[kind]:
                 tables[table][child["id"]] = dict(child, service_id=rec["id"])
         for sal in rec["service_at_locations"]:
@@ -326,31 +353,42 @@ def write_hsds_csv(records: Iterable[dict], path: Path) -> int:
             for addr in loc["addresses"]:
                 tables["address"][addr["id"]] = dict(addr, location_id=loc["id"])
             tables["service_at_location"][sal["id"]] = {
-                "id": sal["id"], "service_id": rec["id"], "location_id": loc["id"],
+                "id": sal["id"],
+                "service_id": rec["id"],
+                "location_id": loc["id"],
                 "description": sal["description"],
             }
         for attr in rec["attributes"]:
             term = attr["taxonomy_term"]
             tables["taxonomy_term"][term["id"]] = term
-            tables["attribute"][attr["id"]] = dict(attr, link_id=rec["id"], link_entity="service",
-                                                   taxonomy_term_id=term["id"])
+            tables["attribute"][attr["id"]] = dict(
+                attr, link_id=rec["id"], link_entity="service", taxonomy_term_id=term["id"]
+            )
 
     out: dict[str, str] = {}
     for name, (file, fields) in HSDS_TABLES.items():
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(fields), extrasaction="ignore",
-                                lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in tables[name].values():
             writer.writerow({f: "" if row.get(f) is None else row.get(f) for f in fields})
         out[file] = buf.getvalue()
-    out["datapackage.json"] = json.dumps({
-        "name": "sociale-kaart",
-        "profile": "tabular-data-package",
-        "resources": [{"name": name, "path": file, "profile": "tabular-data-resource",
-                       "schema": {"fields": [{"name": f} for f in fields]}}
-                      for name, (file, fields) in HSDS_TABLES.items()],
-    }, indent=2)
+    out["datapackage.json"] = json.dumps(
+        {
+            "name": "sociale-kaart",
+            "profile": "tabular-data-package",
+            "resources": [
+                {
+                    "name": name,
+                    "path": file,
+                    "profile": "tabular-data-resource",
+                    "schema": {"fields": [{"name": f} for f in fields]},
+                }
+                for name, (file, fields) in HSDS_TABLES.items()
+            ],
+        },
+        indent=2,
+    )
 
     if path.suffix.lower() == ".zip":
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -371,7 +409,7 @@ SIMPLE_CSV_COLUMNS = {
     "organisatie": "naam van de organisatie",
     "omschrijving": "wat het is, in gewone woorden",
     "gemeenten": "gemeente(n) waar het aanbod geldt, gescheiden door | (verplicht)",
-    "levensgebieden": "codes uit iad/levensgebieden.yml, gescheiden door |",
+    "levensgebieden": "codes uit core/levensgebieden.yml, gescheiden door |",
     "doelgroep": "voor wie het is",
     "leeftijd_van": "minimale leeftijd (getal)",
     "leeftijd_tot": "maximale leeftijd (getal)",
@@ -407,11 +445,23 @@ def simple_row_to_hsds(row: dict) -> dict:
         fees = "Niet gratis"
     sals = []
     if (row.get("adres") or "").strip():
-        sals.append({"id": f"{sid}:sal", "location": {
-            "id": f"{sid}:location", "name": row.get("naam"),
-            "addresses": [{"id": f"{sid}:address", "address_1": row.get("adres"),
-                           "postal_code": row.get("postcode"), "city": row.get("plaats")}],
-        }})
+        sals.append(
+            {
+                "id": f"{sid}:sal",
+                "location": {
+                    "id": f"{sid}:location",
+                    "name": row.get("naam"),
+                    "addresses": [
+                        {
+                            "id": f"{sid}:address",
+                            "address_1": row.get("adres"),
+                            "postal_code": row.get("postcode"),
+                            "city": row.get("plaats"),
+                        }
+                    ],
+                },
+            }
+        )
     attributes = []
     for code in _split(row.get("levensgebieden")):
         try:
@@ -432,14 +482,12 @@ def simple_row_to_hsds(row: dict) -> dict:
         "maximum_age": row.get("leeftijd_tot"),
         "assured_date": row.get("gecontroleerd_op"),
         "organization": {"name": org} if org else None,
-        "service_areas": [{"id": f"{sid}:area:{g.lower()}", "name": g}
-                          for g in _split(row.get("gemeenten"))],
-        "phones": [{"id": f"{sid}:phone", "number": row["telefoon"]}]
-        if (row.get("telefoon") or "").strip() else [],
+        "service_areas": [{"id": f"{sid}:area:{g.lower()}", "name": g} for g in _split(row.get("gemeenten"))],
+        "phones": [{"id": f"{sid}:phone", "number": row["telefoon"]}] if (row.get("telefoon") or "").strip() else [],
         "schedules": [{"id": f"{sid}:schedule", "description": row["openingstijden"]}]
-        if (row.get("openingstijden") or "").strip() else [],
-        "languages": [{"id": f"{sid}:language:{i}", "name": t}
-                      for i, t in enumerate(_split(row.get("talen")))],
+        if (row.get("openingstijden") or "").strip()
+        else [],
+        "languages": [{"id": f"{sid}:language:{i}", "name": t} for i, t in enumerate(_split(row.get("talen")))],
         "cost_options": cost_options,
         "service_at_locations": sals,
         "attributes": attributes,

@@ -10,8 +10,10 @@ says whether anything changed.
 IAD addition: `iad_level` on the record. In HSDS files it travels as an attribute with
 taxonomy "iad-niveau", so exported files stay plain HSDS.
 """
+
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from datetime import date, datetime
@@ -48,15 +50,32 @@ IAD_LEVEL_LABELS = {
 assert set(IAD_LEVEL_LABELS) == set(IAD_LEVELS)
 
 SERVICE_FIELDS = (
-    "id", "name", "alternate_name", "description", "url", "email", "status",
-    "application_process", "fees_description", "eligibility_description",
-    "minimum_age", "maximum_age", "assured_date",
+    "id",
+    "name",
+    "alternate_name",
+    "description",
+    "url",
+    "email",
+    "status",
+    "application_process",
+    "fees_description",
+    "eligibility_description",
+    "minimum_age",
+    "maximum_age",
+    "assured_date",
 )
 ORGANIZATION_FIELDS = ("id", "name", "description", "email", "website")
 LOCATION_FIELDS = ("id", "location_type", "name", "description", "url", "latitude", "longitude")
 ADDRESS_FIELDS = (
-    "id", "address_1", "address_2", "city", "region", "state_province", "postal_code",
-    "country", "address_type",
+    "id",
+    "address_1",
+    "address_2",
+    "city",
+    "region",
+    "state_province",
+    "postal_code",
+    "country",
+    "address_type",
 )
 PHONE_FIELDS = ("id", "number", "type", "description")
 SCHEDULE_FIELDS = ("id", "freq", "byday", "opens_at", "closes_at", "description")
@@ -165,16 +184,18 @@ def normalize_record(raw: Any) -> dict:
         for addr in loc["addresses"]:
             addr["country"] = addr["country"] or "NL"
             addr["address_type"] = addr["address_type"] or "physical"
-        sals.append({
-            "id": _clean(item.get("id"), "id") or f"{sid}:service_at_location:{i}",
-            "description": _clean(item.get("description"), "description"),
-            "location": loc,
-        })
+        sals.append(
+            {
+                "id": _clean(item.get("id"), "id") or f"{sid}:service_at_location:{i}",
+                "description": _clean(item.get("description"), "description"),
+                "location": loc,
+            }
+        )
     rec["service_at_locations"] = sorted(sals, key=lambda c: c["id"])
 
     iad_level = _clean(raw.get("iad_level"), "iad_level")
     attributes = []
-    for i, item in enumerate(raw.get("attributes") or []):
+    for item in raw.get("attributes") or []:
         attr = _pick(item, ATTRIBUTE_FIELDS, "attribute")
         term = _pick(item.get("taxonomy_term") or {}, TAXONOMY_TERM_FIELDS, "taxonomy_term")
         if term["taxonomy"] == IAD_LEVEL_TAXONOMY:
@@ -198,32 +219,83 @@ def content_hash(rec: dict) -> str:
 
 def levensgebied_attribute(code: str, name: str) -> dict:
     """An HSDS attribute that links a service to one of our levensgebieden."""
-    return {"link_type": "levensgebied", "taxonomy_term": {
-        "id": f"{LEVENSGEBIED_TAXONOMY}:{code}", "code": code, "name": name, "taxonomy": LEVENSGEBIED_TAXONOMY}}
+    return {
+        "link_type": "levensgebied",
+        "taxonomy_term": {
+            "id": f"{LEVENSGEBIED_TAXONOMY}:{code}",
+            "code": code,
+            "name": name,
+            "taxonomy": LEVENSGEBIED_TAXONOMY,
+        },
+    }
+
+
+def without_unknowns(value: Any) -> Any:
+    """HSDS 3.0 leaves out what is unknown: its schema allows no null where it asks for a
+    string or a number. Drops None values at every depth (the importer reads a missing
+    field as None again, so a round trip changes nothing)."""
+    if isinstance(value, dict):
+        return {k: without_unknowns(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_unknowns(v) for v in value]
+    return value
+
+
+# Text fields the HSDS 3.0 schema requires (schema/service_with_definitions.json). When the
+# directory does not know them they are written as "", which the importer reads as unknown.
+REQUIRED_TEXT = {
+    "organization": ("description",),
+    "taxonomy_term": ("name", "description"),
+    "address": ("address_1", "city", "state_province", "postal_code", "country"),
+}
+
+
+def _fill_required(obj: dict | None, kind: str) -> None:
+    if obj:
+        for field in REQUIRED_TEXT[kind]:
+            if obj.get(field) is None:
+                obj[field] = ""
 
 
 def to_hsds(rec: dict) -> dict:
-    """The record as plain HSDS (iad_level as an attribute), for export."""
+    """The record as plain HSDS for export: iad_level as an attribute, nothing unknown
+    written as null, and every field the schema requires present."""
+    out = copy.deepcopy(with_iad_level(rec))
+    _fill_required(out.get("organization"), "organization")
+    for attribute in out.get("attributes") or []:
+        _fill_required(attribute.get("taxonomy_term"), "taxonomy_term")
+    for sal in out.get("service_at_locations") or []:
+        for address in (sal.get("location") or {}).get("addresses") or []:
+            _fill_required(address, "address")
+    return without_unknowns(out)
+
+
+def with_iad_level(rec: dict) -> dict:
+    """The record with iad_level as an HSDS attribute (unknowns still None: the CSV tables
+    write them as empty cells)."""
     out = {k: v for k, v in rec.items() if k != "iad_level"}
     level = rec["iad_level"]
-    out["attributes"] = list(rec["attributes"]) + [{
-        "id": f"{rec['id']}:attribute:{IAD_LEVEL_TAXONOMY}",
-        "link_type": "iad_level",
-        "value": None,
-        "label": None,
-        "taxonomy_term": {
-            "id": f"{IAD_LEVEL_TAXONOMY}:{level}",
-            "code": level,
-            "name": IAD_LEVEL_LABELS.get(level, level),
-            "description": None,
-            "parent_id": None,
-            "taxonomy": IAD_LEVEL_TAXONOMY,
-        },
-    }]
+    out["attributes"] = list(rec["attributes"]) + [
+        {
+            "id": f"{rec['id']}:attribute:{IAD_LEVEL_TAXONOMY}",
+            "link_type": "iad_level",
+            "value": None,
+            "label": None,
+            "taxonomy_term": {
+                "id": f"{IAD_LEVEL_TAXONOMY}:{level}",
+                "code": level,
+                "name": IAD_LEVEL_LABELS.get(level, level),
+                "description": None,
+                "parent_id": None,
+                "taxonomy": IAD_LEVEL_TAXONOMY,
+            },
+        }
+    ]
     return out
 
 
 # --- database ------------------------------------------------------------------------
+
 
 def _set(obj, data: dict, fields: tuple[str, ...]) -> None:
     for f in fields:
@@ -251,8 +323,15 @@ def write_record(session: Session, rec: dict, *, dataset: str | None, digest: st
     else:
         # Children are rewritten whole: clear them and flush so that the new rows may
         # reuse the same ids.
-        for rel in ("service_areas", "service_at_locations", "phones", "schedules",
-                    "languages", "cost_options", "attributes"):
+        for rel in (
+            "service_areas",
+            "service_at_locations",
+            "phones",
+            "schedules",
+            "languages",
+            "cost_options",
+            "attributes",
+        ):
             getattr(service, rel).clear()
         session.flush()
     _set(service, rec, SERVICE_FIELDS)
@@ -262,8 +341,9 @@ def write_record(session: Session, rec: dict, *, dataset: str | None, digest: st
     service.content_hash = digest
     service.last_modified = datetime.now().astimezone()
 
-    service.service_areas = [ServiceArea(id=a["id"], name=a["name"], description=a["description"])
-                             for a in rec["service_areas"]]
+    service.service_areas = [
+        ServiceArea(id=a["id"], name=a["name"], description=a["description"]) for a in rec["service_areas"]
+    ]
     service.phones = [Phone(**p) for p in rec["phones"]]
     service.schedules = [Schedule(**s) for s in rec["schedules"]]
     service.languages = [Language(**lang) for lang in rec["languages"]]
@@ -282,8 +362,7 @@ def write_record(session: Session, rec: dict, *, dataset: str | None, digest: st
         _set(loc_row, loc, LOCATION_FIELDS)
         loc_row.organization_id = org["id"] if org else None
         loc_row.addresses = [Address(**a) for a in loc["addresses"]]
-        sals.append(ServiceAtLocation(id=sal["id"], location_id=loc["id"],
-                                      description=sal["description"]))
+        sals.append(ServiceAtLocation(id=sal["id"], location_id=loc["id"], description=sal["description"]))
     service.service_at_locations = sals
 
     attrs = []
@@ -292,9 +371,16 @@ def write_record(session: Session, rec: dict, *, dataset: str | None, digest: st
         term_row = session.get(TaxonomyTerm, term["id"]) or TaxonomyTerm(id=term["id"])
         _set(term_row, term, TAXONOMY_TERM_FIELDS)
         session.add(term_row)
-        attrs.append(Attribute(id=attr["id"], link_entity="service", link_type=attr["link_type"],
-                               taxonomy_term_id=term["id"], value=attr["value"],
-                               label=attr["label"]))
+        attrs.append(
+            Attribute(
+                id=attr["id"],
+                link_entity="service",
+                link_type=attr["link_type"],
+                taxonomy_term_id=term["id"],
+                value=attr["value"],
+                label=attr["label"],
+            )
+        )
     service.attributes = attrs
 
 
@@ -360,9 +446,7 @@ def load_records(session: Session, ids: list[str] | None = None) -> list[dict]:
             loc = locations[sal.location_id]
             loc_d = _row(loc, LOCATION_FIELDS)
             loc_d["addresses"] = [_row(a, ADDRESS_FIELDS) for a in addresses.get(loc.id, [])]
-            rec["service_at_locations"].append(
-                {"id": sal.id, "description": sal.description, "location": loc_d}
-            )
+            rec["service_at_locations"].append({"id": sal.id, "description": sal.description, "location": loc_d})
         rec["attributes"] = []
         for a in attrs.get(s.id, []):
             d = _row(a, ATTRIBUTE_FIELDS)

@@ -1,5 +1,6 @@
 """Checks on canonical service records before anything touches the database.
 Every problem is reported (not just the first), in Dutch a loket employee can act on."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from iad.config import get_settings
-from iad.taxonomy import LEVENSGEBIED_CODES
+from core.config import get_settings
+from core.taxonomy import LEVENSGEBIED_CODES
 from sociale_kaart.hsds import IAD_LEVEL_LABELS, SERVICE_STATUSES
 from sociale_kaart.models import LEVENSGEBIED_TAXONOMY
 
@@ -39,10 +40,24 @@ def known_gemeenten() -> dict[str, str]:
     return {n.lower(): n for n in names}
 
 
-def check_record(rec: dict, gemeenten: dict[str, str] | None = None) -> list[str]:
+def _apply_default_gemeente(rec: dict, gemeenten: dict[str, str], gemeente: str) -> None:
+    areas = rec.setdefault("service_areas", [])
+    if any((a.get("name") or "").lower() in gemeenten for a in areas):
+        return
+    words = " ".join(x for a in areas for x in (a.get("name"), a.get("description")) if x) or None
+    first = areas[0] if areas else {"id": f"{rec.get('id')}:area:{gemeente.lower()}"}
+    rec["service_areas"] = [{**first, "name": gemeente, "description": words}]
+
+
+def check_record(rec: dict, gemeenten: dict[str, str] | None = None, default_gemeente: str | None = None) -> list[str]:
     """Problems with one canonical record ([] = fine). Also fixes the spelling of
-    gemeente names that differ only in case."""
+    gemeente names that differ only in case. default_gemeente (`iad import --gemeente`):
+    the gemeente of a record whose service areas name none (HSDS files from elsewhere
+    describe an area in words: "all residents of the MyCity area"); that text is kept as
+    the area's description."""
     gemeenten = gemeenten if gemeenten is not None else known_gemeenten()
+    if default_gemeente:
+        _apply_default_gemeente(rec, gemeenten, default_gemeente)
     errors: list[str] = []
     if not rec.get("id"):
         errors.append("verplicht veld ontbreekt: id")
@@ -74,7 +89,8 @@ def check_record(rec: dict, gemeenten: dict[str, str] | None = None) -> list[str
         if not name:
             errors.append("service_area zonder naam (gemeente)")
         elif name.lower() not in gemeenten:
-            errors.append(f"onbekende gemeente {name!r}")
+            shown = name if len(name) <= 60 else name[:57] + "..."
+            errors.append(f"onbekende gemeente {shown!r}")
         else:
             area["name"] = gemeenten[name.lower()]
     seen_areas = [a.get("name") for a in rec.get("service_areas", [])]
@@ -94,8 +110,15 @@ def check_record(rec: dict, gemeenten: dict[str, str] | None = None) -> list[str
             errors.append("taxonomy_term zonder id of naam")
         if term.get("taxonomy") == LEVENSGEBIED_TAXONOMY and term.get("code") not in LEVENSGEBIED_CODES:
             errors.append(f"onbekend levensgebied {term.get('code')!r}")
-    for kind in ("service_areas", "phones", "schedules", "languages", "cost_options",
-                 "service_at_locations", "attributes"):
+    for kind in (
+        "service_areas",
+        "phones",
+        "schedules",
+        "languages",
+        "cost_options",
+        "service_at_locations",
+        "attributes",
+    ):
         ids = [c["id"] for c in rec.get(kind, [])]
         if len(ids) != len(set(ids)):
             errors.append(f"dubbele id in {kind}")
