@@ -51,10 +51,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from iad.health import bp as health_bp
     from webhooks.channels import init_app as init_channels
+    from webhooks.hsds_api import bp as hsds_api_bp
     from webhooks.web import bp as web_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(hsds_api_bp)  # read-only HSDS 3.0 API over the sociale kaart
     init_channels(app)  # widget + demo page, Twilio WhatsApp and voice, the WhatsApp sender for staff replies
     import inbox
 
