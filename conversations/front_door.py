@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from conversations.addresses import find_phone_number, set_resident_address
 from conversations.models import BotDelivery, Conversation, Message, Sender, Status, utcnow
-from conversations.privacy import redact
+from conversations.privacy import redact, removed_notice
 from conversations.rasa_client import BotReply, BotUnavailable, RasaClient
 from core.bot_contract import Payload
 from core.config import Settings
@@ -102,6 +102,9 @@ class FrontDoor:
                 replies = session.scalars(select(Message).where(Message.in_reply_to == earlier.id).order_by(Message.id))
                 return Outcome(conversation, earlier, list(replies), duplicate=True)
 
+        # A callback number the bot asked for is taken before redaction (which would cut it
+        # out) and kept encrypted; any other number or address in the text is cut out.
+        callback = find_phone_number(text) if conversation.awaiting_callback_number else None
         clean_text, removed = redact(text)
         lang = detect_language(clean_text)
         if lang:
@@ -111,12 +114,11 @@ class FrontDoor:
         text_for_bot = bot_text or clean_text
         if conversation.awaiting_callback_number:
             conversation.awaiting_callback_number = False
-            given = None if verdict.code else find_phone_number(clean_text)
-            if given is not None:
+            if callback is not None and not verdict.code:
                 # Stored encrypted, never as text; the bot only hears that a number was given.
-                typed, number = given
+                typed, number = callback
                 set_resident_address(self.settings, conversation, number)
-                clean_text = clean_text.replace(typed, PHONE_PLACEHOLDER)
+                clean_text, removed = redact(text.replace(typed, PHONE_PLACEHOLDER))
                 text_for_bot = CALLBACK_NUMBER_GIVEN
         message = Message(
             conversation=conversation,
@@ -164,11 +166,7 @@ class FrontDoor:
             reply(Sender.SYSTEM, safety_question(verdict.code, lang, self.settings), safety_buttons(lang))
             asks_safety = True
         if removed:
-            reply(
-                Sender.SYSTEM,
-                "Ik heb een BSN of rekeningnummer uit uw bericht gehaald. Dat bewaren we niet. "
-                "Deel het hier liever niet.",
-            )
+            reply(Sender.SYSTEM, removed_notice(removed, lang))
 
         # Crisis numbers come before anything else, whoever is handling the conversation,
         # and are stored before the bot is asked anything.

@@ -8,6 +8,7 @@ import pytest
 
 from conversations.addresses import find_phone_number, resident_address
 from conversations.front_door import CALLBACK_NUMBER_GIVEN, PHONE_PLACEHOLDER, FrontDoor
+from conversations.privacy import PHONE_PLACEHOLDER as REDACTED_PHONE
 from conversations.models import Message
 from conversations.rasa_client import BotReply
 
@@ -82,18 +83,19 @@ def test_the_number_is_kept_encrypted_and_the_bot_hears_only_that_it_was_given(d
     assert conversation.awaiting_callback_number is False
 
 
-def test_without_being_asked_a_number_is_just_text(db, settings):
+def test_without_being_asked_a_number_is_cut_out_and_not_kept(db, settings):
     bot, door, conversation = open_door(db, settings, awaiting=False)
-    door.receive(db, conversation, "de woningcorporatie heeft nummer 053 123 4567")
-    assert bot.heard == ["de woningcorporatie heeft nummer 053 123 4567"]
+    outcome = door.receive(db, conversation, "de woningcorporatie heeft nummer 053 123 4567")
+    assert bot.heard == [f"de woningcorporatie heeft nummer {REDACTED_PHONE}"]
     assert conversation.resident_address_encrypted is None
+    assert "123 4567" not in outcome.message.text and "telefoonnummer" in outcome.replies[0].text
 
 
 def test_a_crisis_is_never_taken_for_the_number(db, settings):
     bot, door, conversation = open_door(db, settings, awaiting=True)
     outcome = door.receive(db, conversation, "ik wil niet meer leven 0612345678")
     assert outcome.replies[0].sender == "system" and "113" in outcome.replies[0].text
-    assert bot.heard == ["ik wil niet meer leven 0612345678"] and conversation.resident_address_encrypted is None
+    assert bot.heard == [f"ik wil niet meer leven {REDACTED_PHONE}"] and conversation.resident_address_encrypted is None
     assert conversation.awaiting_callback_number is False
 
 
