@@ -8,8 +8,8 @@ import pytest
 
 from conversations.addresses import find_phone_number, resident_address
 from conversations.front_door import CALLBACK_NUMBER_GIVEN, PHONE_PLACEHOLDER, FrontDoor
-from conversations.privacy import PHONE_PLACEHOLDER as REDACTED_PHONE
 from conversations.models import Message
+from conversations.privacy import PHONE_PLACEHOLDER as REDACTED_PHONE
 from conversations.rasa_client import BotReply
 
 
