@@ -115,3 +115,25 @@ def test_polling_after_a_message_id(client):
     last_id = first["messages"][-1]["id"]
     assert client.get(f"/api/chat/conversations/{cid}/messages?after={last_id}").get_json()["messages"] == []
     assert client.get(f"/api/chat/conversations/{cid}/messages?after=x").status_code == 400
+
+
+def test_broken_unicode_and_odd_numbers_get_a_clear_answer(client):
+    cid = start(client)
+    # A lone surrogate (half an emoji) is kept as the replacement character, not a 500.
+    response = client.post(
+        f"/api/chat/conversations/{cid}/messages",
+        data='{"text": "hallo \\ud83d daar"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    stored = client.get(f"/api/chat/conversations/{cid}/messages").get_json()["messages"]
+    assert any(m["text"] == "hallo \ufffd daar" for m in stored)
+    for after in ("²", "٣", "99999999999999999999999", "-1"):
+        response = client.get(f"/api/chat/conversations/{cid}/messages?after={after}")
+        assert response.status_code == 400 and response.get_json()["error"] == "invalid_after"
+
+
+def test_a_tag_shaped_word_is_plain_text(client):
+    cid = start(client)
+    response = client.post(f"/api/chat/conversations/{cid}/messages", json={"text": "<geen idee> wat ik moet doen"})
+    assert response.status_code == 201

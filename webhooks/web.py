@@ -38,7 +38,18 @@ def _public(message: Message) -> dict:
     return data
 
 
-_HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
+# Markup is refused: a tag of HTML's own elements. "<geen idee>" or "<3" is plain text.
+_HTML_ELEMENTS = (
+    "a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption cite code col "
+    "colgroup data datalist dd del details dfn dialog div dl dt em embed fieldset figcaption figure footer form frame "
+    "frameset h1 h2 h3 h4 h5 h6 head header hr html i iframe img input ins kbd label legend li link main map mark "
+    "math menu meta meter nav noscript object ol optgroup option output p param picture pre progress q rp rt ruby s "
+    "samp script section select slot small source span strong style sub summary sup svg table tbody td template "
+    "textarea tfoot th thead time title tr track u ul var video wbr marquee applet base basefont xmp"
+).split()
+_HTML_TAG = re.compile(
+    rf"<\s*/?\s*(?:{'|'.join(sorted(set(_HTML_ELEMENTS), key=len, reverse=True))})(?=[\s/>])[^>]*>", re.I
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -64,6 +75,9 @@ def _message_text(body: dict) -> str:
     text = body.get("text")
     if not isinstance(text, str):
         raise BadInput(400, "empty_message", "Uw bericht is leeg. Typ een vraag.")
+    # A lone surrogate ("\ud83d" without its pair) cannot be stored as UTF-8: it becomes
+    # the replacement character, and the rest of the message is kept.
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     text = _CONTROL.sub("", text).strip()
     if not text:
         raise BadInput(400, "empty_message", "Uw bericht is leeg. Typ een vraag.")
@@ -133,7 +147,7 @@ def list_messages(conversation_id: str):
     """The whole conversation, or what came after `after` (a message id): reload and polling."""
     conversation = _conversation(conversation_id)
     after = request.args.get("after", "0")
-    if not after.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", after):  # ASCII digits that fit a database integer
         raise BadInput(400, "invalid_after", "after moet een berichtnummer zijn.")
     rows = g.db.scalars(
         select(Message).where(Message.conversation_id == conversation.id, Message.id > int(after)).order_by(Message.id)
