@@ -105,6 +105,7 @@ def service_document(
     synonyms: bool = True,
     organization_in_passage: bool = True,
     expand_topics: bool = True,
+    service_types: bool = True,
 ) -> SearchDocument:
     info = _levensgebied_info()
     org = (rec.get("organization") or {}).get("name") or ""
@@ -147,6 +148,11 @@ def service_document(
         passage_parts.append(f"Voor: {audience}")
     if description:
         passage_parts.append(description)
+    if service_types:
+        from knowledge.service_types import service_types_named
+
+        for kind in service_types_named(rec["name"], rec.get("alternate_name") or "", org):
+            passage_parts.append(f"Wat dit is: {kind.does} Voor wie zegt: {'; '.join(kind.needs)}.")
     related: list[str] = []
     if synonyms:
         from knowledge.synonyms import related_words

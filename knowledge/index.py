@@ -49,6 +49,9 @@ class SearchConfig:
     # Signal words and synonyms also in the keyword ranker's topics field (else only in
     # the dense passage).
     expand_topics: bool = False
+    # What well-known organisations and service types do (knowledge/service_types.yml), in
+    # the passage of a record whose name names one.
+    service_types_in_documents: bool = True
 
     def with_(self, **changes) -> SearchConfig:
         return replace(self, **changes)

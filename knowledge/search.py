@@ -73,6 +73,7 @@ def _load_documents(session: Session, *, include_articles: bool, config: SearchC
             synonyms=config.synonyms_in_documents,
             organization_in_passage=config.organization_in_passage,
             expand_topics=config.expand_topics,
+            service_types=config.service_types_in_documents,
         )
         for rec in load_records(session)
         if rec.get("status") == "active"
