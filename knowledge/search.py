@@ -15,10 +15,12 @@ Without the embedding model it falls back to the keyword ranker alone.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -163,6 +165,8 @@ class DirectorySearch:
                 log.exception("directory revision check failed; searching the last index")
         index = self.index
         assert index is not None
+        if gemeente is None and self.config.place_from_query:
+            gemeente = place_in_query(query)
         mask = index.mask(gemeente=gemeente, levensgebieden=levensgebieden, age=age, free_only=free_only, kinds=kinds)
         query_vector = _query_vector(index, query, mode)
         # Without passage vectors (another model, not embedded yet) hybrid falls back to keywords.
@@ -198,9 +202,28 @@ class DirectorySearch:
         """(ids best first, no_match) without the limit or the no-match cut: for evaluation."""
         index = self.index
         assert index is not None
+        if gemeente is None and self.config.place_from_query:
+            gemeente = place_in_query(query)
         mask = index.mask(gemeente=gemeente, kinds=kinds)
         ranked = index.rank(query, mask, mode=mode, query_vector=_query_vector(index, query, mode), depth=depth)
         return [index.docs[int(i)].id for i in ranked.order[:depth]], ranked
+
+
+def place_in_query(query: str) -> str | None:
+    """The gemeente a question names, itself or by one of its woonplaatsen ("een club in
+    Enter" -> Wierden); None when it names none or places in two gemeenten."""
+    from sociale_kaart.validation import woonplaatsen
+
+    places = woonplaatsen()
+    pattern = _place_pattern(tuple(places))
+    found = {places[m.group(0).lower()] for m in pattern.finditer(query)}
+    return found.pop() if len(found) == 1 else None
+
+
+@lru_cache(maxsize=4)
+def _place_pattern(names: tuple[str, ...]) -> re.Pattern:
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
 def _query_vector(index, query: str, mode: str):

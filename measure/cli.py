@@ -29,11 +29,14 @@ def eval_group() -> None:
     help="The directory to search (any importable format); default: the Twente sociale kaart.",
 )
 @click.option("--details", is_flag=True, help="Print the ranking per query too.")
-def eval_search(cases: Path, directory: Path | None, details: bool) -> None:
+@click.option(
+    "--tune", is_flag=True, help="Choose the fusion weight and the no-match rule on these cases (a tuning set only)."
+)
+def eval_search(cases: Path, directory: Path | None, details: bool, tune: bool) -> None:
     """Hybrid search against a plain BM25 baseline, on a scratch copy of the directory."""
     from measure.search import evaluate_search
 
-    _echo_json(evaluate_search(cases, directory, details=details))
+    _echo_json(evaluate_search(cases, directory, details=details, tune=tune))
 
 
 @eval_group.command("nlu")

@@ -111,6 +111,7 @@ def evaluate_search(
     config=None,
     details: bool = False,
     include_articles: bool = False,
+    tune: bool = False,
 ) -> dict:
     """The JSON object `iad eval search` prints: the hybrid metrics at the top level, the
     plain BM25 baseline under "bm25_baseline", and the single rankers beside it.
@@ -134,6 +135,10 @@ def evaluate_search(
             start = time.perf_counter()
             searcher.refresh(force=True)
             build = time.perf_counter() - start
+            if tune:
+                from measure.search_tuning import tune as tune_searcher
+
+                return tune_searcher(searcher, case_list)
             per_mode = evaluate_searcher(searcher, case_list, details=details)
         finally:
             engine.dispose()

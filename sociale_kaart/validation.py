@@ -34,6 +34,18 @@ def _gemeenten_from_file() -> tuple[str, ...]:
     return tuple(names)
 
 
+@lru_cache(maxsize=1)
+def woonplaatsen() -> dict[str, str]:
+    """lower-case woonplaats → its gemeente (gemeenten.yml), the gemeenten themselves included."""
+    data = yaml.safe_load(GEMEENTEN_FILE.read_text(encoding="utf-8")) or {}
+    places = {name.lower(): name for name in _gemeenten_from_file()}
+    for gemeente, members in (data.get("woonplaatsen") or {}).items():
+        for place in members:
+            # A village name shared by two gemeenten (Haarle) says nothing: left out.
+            places[place.lower()] = gemeente if places.get(place.lower(), gemeente) == gemeente else ""
+    return {k: v for k, v in places.items() if v}
+
+
 def known_gemeenten() -> dict[str, str]:
     """lower-case name → spelling, from gemeenten.yml plus the configured GEMEENTE."""
     names = list(_gemeenten_from_file()) + [get_settings().gemeente]
