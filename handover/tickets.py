@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from conversations.models import Conversation, as_utc, utcnow
 from core.config import get_settings
 from core.crisis import crisis_numbers
+from core.opening_hours import sla_deadline
 from core.taxonomy import LEVENSGEBIED_CODES, label
 from core.timefmt import dutch_deadline
 from handover import audit
@@ -205,9 +207,7 @@ def open_handover_ticket(
         team=team,
         created_at=now,
         # Stored in UTC, as every time is (SQLite keeps no time zone).
-        due_at=as_utc(due_at).astimezone(timezone.utc)
-        if due_at
-        else now + timedelta(hours=inbox_settings.sla_hours[urgency]),
+        due_at=as_utc(due_at or sla_due(now, urgency, inbox_settings)).astimezone(timezone.utc),
     )
     session.add(ticket)
     session.flush()
@@ -260,6 +260,19 @@ _HOW = {
     "zelf": "wacht op uw telefoontje. Wij bellen, appen en schrijven u niet",
     None: "neemt contact met u op",
 }
+
+
+def sla_due(now: datetime, urgency: str, inbox_settings: InboxSettings) -> datetime:
+    """When the ticket is due: acute danger in clock hours (someone is on duty for it, and
+    the resident has had the crisis numbers); every other urgency in opening days of the
+    loket (core/opening_hours.py), so the promise never falls on a night, a weekend or a
+    holiday ("maandag vóór 17:00", not "zaterdag vóór 06:00")."""
+    hours = inbox_settings.sla_hours[urgency]
+    if urgency == "acuut":
+        return now + timedelta(hours=hours)
+    settings = get_settings()
+    local_now = as_utc(now).astimezone(ZoneInfo(settings.loket_timezone))
+    return sla_deadline(settings.loket_hours, local_now, hours) or now + timedelta(hours=hours)
 
 
 def handover_packet(ticket: HandoverTicket, *, now: datetime | None = None) -> dict:

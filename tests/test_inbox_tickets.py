@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from conversations.models import Status, utcnow
+from conversations.models import Status, as_utc, utcnow
+from core.config import get_settings
+from core.opening_hours import is_open
 from handover.models import AuditLog, HandoverTicket, TicketStatus
-from handover.tickets import HandoverRefused, handover_packet, open_handover_ticket
+from handover.tickets import HandoverRefused, handover_packet, open_handover_ticket, sla_due
 from inbox.tickets import sla_state
 from tests.inbox_support import (  # noqa: F401  (fixtures)
     TEST_INBOX_SETTINGS,
@@ -85,9 +88,13 @@ def test_routing_by_postcode_and_sla_per_urgency(db, world):
     assert (south.wijk_id, south.team_id) == (world.wijk_b.id, world.team_b.id)
     assert elsewhere.wijk_id is None and elsewhere.team_id == world.loket.id
     assert none.team_id == world.loket.id
+    # The SLA counts opening days of the loket (core/opening_hours.py), not clock hours.
     for ticket in (north, south):
-        hours = TEST_INBOX_SETTINGS.sla_hours[ticket.urgency]
-        assert abs((ticket.due_at - ticket.created_at) - timedelta(hours=hours)) < timedelta(seconds=1)
+        due = sla_due(ticket.created_at, ticket.urgency, TEST_INBOX_SETTINGS)
+        assert abs(as_utc(ticket.due_at) - as_utc(due)) < timedelta(seconds=1)
+        assert is_open(
+            get_settings().loket_hours, as_utc(due).astimezone(ZoneInfo("Europe/Amsterdam")) - timedelta(minutes=1)
+        )
     with pytest.raises(HandoverRefused):
         make_ticket(db, postcode="abc")
     with pytest.raises(HandoverRefused):

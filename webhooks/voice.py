@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, g, request, url_for
@@ -31,6 +31,7 @@ from conversations.addresses import normalise_address, set_resident_address
 from conversations.front_door import Outcome
 from conversations.models import BotDelivery, Conversation, Message, Sender, Status
 from core.config import Settings
+from core.opening_hours import DAY_CODES, callback_deadline, is_open
 from core.timefmt import DAY_WORDS, DAYS, day_and_date
 from webhooks.choices import match_choice, normalise, payload_of, pending_choices
 from webhooks.settings import ChannelSettings, channel_settings
@@ -50,65 +51,11 @@ _YES = re.compile(r"^(ja|jawel|graag|ja graag|ja alstublieft|goed|oke|ok|prima|d
 _NO = re.compile(r"^(nee|neen|niet|nee dank u|hoeft niet|liever niet)\b")
 
 
-# --- opening hours --------------------------------------------------------------------------
-
-_DAYS = ["ma", "di", "wo", "do", "vr", "za", "zo"]
-
-
-def parse_hours(spec: str) -> list[tuple[set[int], time, time]]:
-    """'ma-vr 08:30-17:00; za 10:00-12:00' -> [(weekdays, opens, closes), ...].
-    Days: ma di wo do vr za zo, as a range (ma-vr) or a list (ma,wo). Unreadable parts are
-    skipped with a warning: better a callback than a transfer to a closed line."""
-    rules = []
-    for segment in filter(None, (s.strip() for s in (spec or "").lower().split(";"))):
-        match = re.fullmatch(r"([a-z,\- ]+?)\s+(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})", segment)
-        if not match:
-            log.warning("LOKET_HOURS part not understood: %r", segment)
-            continue
-        days: set[int] = set()
-        for part in re.split(r"\s*,\s*", match.group(1).strip()):
-            ends = [p.strip() for p in part.split("-")]
-            if not all(e in _DAYS for e in ends):
-                days = set()
-                break
-            first, last = _DAYS.index(ends[0]), _DAYS.index(ends[-1])
-            days |= set(range(first, last + 1)) if first <= last else set(range(first, 7)) | set(range(0, last + 1))
-        h1, m1, h2, m2 = (int(match.group(i)) for i in range(2, 6))
-        if not days or h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59:
-            log.warning("LOKET_HOURS part not understood: %r", segment)
-            continue
-        closes = time(23, 59, 59) if h2 == 24 else time(h2, m2)
-        rules.append((days, time(h1, m1), closes))
-    return rules
-
-
-def is_open(spec: str, moment: datetime) -> bool:
-    """`moment` in the loket's own time zone."""
-    return any(
-        moment.weekday() in days and opens <= moment.time() < closes for days, opens, closes in parse_hours(spec)
-    )
+# --- opening hours (core/opening_hours.py) ---------------------------------------------------
 
 
 def loket_open_now(settings: Settings, cs: ChannelSettings) -> bool:
     return is_open(settings.loket_hours, datetime.now(ZoneInfo(cs.timezone)))
-
-
-CALLBACK_MIN_HOURS = 2  # a callback promised for today needs this much opening time left
-
-
-def callback_deadline(spec: str, moment: datetime) -> datetime | None:
-    """The promise for a callback (`moment` in loket time): the end of the opening window we
-    are in, when enough of it is left, else the end of the next one ("we bellen u terug op
-    dinsdag, vóór 17 uur"). None when the hours say the loket never opens."""
-    rules = parse_hours(spec)
-    for ahead in range(8):
-        day = (moment + timedelta(days=ahead)).date()
-        for opens, closes in sorted((o, c) for days, o, c in rules if day.weekday() in days):
-            start = datetime.combine(day, opens, tzinfo=moment.tzinfo)
-            end = datetime.combine(day, closes, tzinfo=moment.tzinfo)
-            if start > moment or end - moment >= timedelta(hours=CALLBACK_MIN_HOURS):
-                return end
-    return None
 
 
 def speak_hours(spec: str) -> str:
@@ -121,7 +68,7 @@ def speak_hours(spec: str) -> str:
     def days(value: str) -> str:
         out = []
         for part in re.split(r"\s*,\s*", value.strip()):
-            ends = [DAYS[_DAYS.index(e.strip())] if e.strip() in _DAYS else e for e in part.split("-")]
+            ends = [DAYS[DAY_CODES.index(e.strip())] if e.strip() in DAY_CODES else e for e in part.split("-")]
             out.append(" tot en met ".join(ends))
         return " en ".join(out)
 
