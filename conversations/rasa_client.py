@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import requests
@@ -10,7 +11,16 @@ from core.config import Settings
 
 
 class BotUnavailable(Exception):
-    """Rasa did not answer in time or answered with an error."""
+    """Rasa did not answer in time or answered with an error. Its text never carries the
+    Rasa token (the HTTP API takes it in the query string, which requests repeats in its
+    errors), so it is safe to log."""
+
+    def __init__(self, message: str):
+        super().__init__(_TOKEN_IN_URL.sub(r"\1***", message))
+
+
+# token=... in a URL of an error message, up to the next &, space, quote or bracket.
+_TOKEN_IN_URL = re.compile(r"(token=)[^&\s'\")]+")
 
 
 @dataclass

@@ -33,6 +33,11 @@ URGENCIES = ("acuut", "hoog", "normaal", "laag")
 # number at night, so it has no real default: development runs show this placeholder, and
 # outside development start-up refuses it (check_crisis_numbers).
 DEMO_NIGHT_SHELTER_PHONE = "0800-0000"
+# Development defaults for the secrets: public in this repository, so refused outside
+# development (check_secrets).
+DEV_SECRET_KEY = "dev-only-secret-change-me"
+DEV_RASA_TOKEN = "dev-only-rasa-token"
+DEV_TWILIO_AUTH_TOKEN = "dev-only-twilio-token"
 
 
 class ConfigError(RuntimeError):
@@ -134,6 +139,31 @@ class Settings:
             )
 
     @property
+    def twilio_configured(self) -> bool:
+        """A real Twilio auth token is set: only then are the WhatsApp and voice routes
+        mounted outside development (with the public dev token anyone could sign requests)."""
+        return self.twilio_auth_token != DEV_TWILIO_AUTH_TOKEN
+
+    def check_secrets(self) -> None:
+        """Outside development no secret may be the public development default."""
+        if self.is_development:
+            return
+        weak = [
+            name
+            for name, bad in (
+                ("SECRET_KEY", self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 16),
+                ("RASA_TOKEN", self.rasa_token == DEV_RASA_TOKEN or len(self.rasa_token) < 16),
+                ("PHONE_ENCRYPTION_KEY", not self.phone_encryption_key.strip()),
+            )
+            if bad
+        ]
+        if weak:
+            raise ConfigError(
+                f"IAD_ENV={self.environment}: set {', '.join(weak)} (a real secret, 16 characters or more; "
+                "the development defaults are public)"
+            )
+
+    @property
     def default_embedding_model_dir(self) -> Path:
         return self.data_dir / "models" / "multilingual-e5-small"
 
@@ -155,12 +185,12 @@ def load_settings(env_file: Path | None = None) -> Settings:
         environment=_env("IAD_ENV", "development").lower(),
         data_dir=data_dir,
         database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'iad.db'}"),
-        secret_key=_env("SECRET_KEY", "dev-only-secret-change-me"),
+        secret_key=_env("SECRET_KEY", DEV_SECRET_KEY),
         host=_env("HOST", "127.0.0.1"),
         port=port,
         rasa_url=_env("RASA_URL", f"http://127.0.0.1:{rasa_port}"),
         rasa_port=rasa_port,
-        rasa_token=_env("RASA_TOKEN", "dev-only-rasa-token"),
+        rasa_token=_env("RASA_TOKEN", DEV_RASA_TOKEN),
         rasa_model_dir=Path(_env("RASA_MODEL_DIR", str(data_dir / "rasa-models"))),
         rasa_tracker_store_url=_env("RASA_TRACKER_STORE_URL", f"sqlite:///{data_dir / 'rasa-tracker.db'}"),
         action_server_url=_env("ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}"),
@@ -175,7 +205,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         police_non_urgent_phone=police_non_urgent_phone,
         max_message_chars=_env_int("MAX_MESSAGE_CHARS", 2000),
         twilio_account_sid=_env("TWILIO_ACCOUNT_SID", "ACdemo00000000000000000000000000"),
-        twilio_auth_token=_env("TWILIO_AUTH_TOKEN", "dev-only-twilio-token"),
+        twilio_auth_token=_env("TWILIO_AUTH_TOKEN", DEV_TWILIO_AUTH_TOKEN),
         twilio_whatsapp_from=_env("TWILIO_WHATSAPP_FROM", "whatsapp:+31850000000"),
         twilio_voice_number=_env("TWILIO_VOICE_NUMBER", "+31850000001"),
         twilio_api_base_url=_env("TWILIO_API_BASE_URL", ""),

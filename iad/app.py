@@ -16,6 +16,7 @@ from core.db import get_engine, session_factory
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     settings.check_crisis_numbers()  # a crisis number nobody answers is a defect: refuse to start
+    settings.check_secrets()  # outside development, no public default secret
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -1,6 +1,9 @@
-"""GET /health: every part of the stack, up or down, in one JSON answer."""
+"""GET /health: every part of the stack, up or down, in one JSON answer, and nothing else
+(it is public: no error texts, versions, model names or counts; those go to the log)."""
 
 from __future__ import annotations
+
+import logging
 
 import requests
 from flask import Blueprint, current_app, jsonify
@@ -10,6 +13,7 @@ from conversations.rasa_client import BotUnavailable
 from core.db import get_engine
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
 
 
 def _database() -> dict:
@@ -18,16 +22,17 @@ def _database() -> dict:
             conn.execute(text("SELECT 1"))
         return {"up": True}
     except Exception as exc:  # any driver error means down
-        return {"up": False, "error": type(exc).__name__}
+        log.warning("health: database down: %s", type(exc).__name__)
+        return {"up": False}
 
 
 def _rasa() -> dict:
     try:
         status = current_app.extensions["front_door"].rasa.status()
     except BotUnavailable as exc:
-        return {"up": False, "error": str(exc)[:200]}
-    model = status.get("model_file")
-    return {"up": bool(model), "model": model}
+        log.warning("health: rasa down: %s", exc)
+        return {"up": False}
+    return {"up": bool(status.get("model_file"))}
 
 
 def _action_server() -> dict:
@@ -36,16 +41,18 @@ def _action_server() -> dict:
         response = requests.get(url, timeout=2)
         return {"up": response.ok}
     except requests.RequestException as exc:
-        return {"up": False, "error": type(exc).__name__}
+        log.warning("health: action server down: %s", type(exc).__name__)
+        return {"up": False}
 
 
 def _search_index() -> dict:
     from knowledge.search import index_status
 
     try:
-        return index_status(get_engine(current_app.config["IAD_SETTINGS"].database_url))
+        return {"up": bool(index_status(get_engine(current_app.config["IAD_SETTINGS"].database_url))["up"])}
     except Exception as exc:
-        return {"up": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
+        log.warning("health: search index: %s", type(exc).__name__)
+        return {"up": False}
 
 
 @bp.get("/health")

@@ -137,3 +137,18 @@ def test_a_tag_shaped_word_is_plain_text(client):
     cid = start(client)
     response = client.post(f"/api/chat/conversations/{cid}/messages", json={"text": "<geen idee> wat ik moet doen"})
     assert response.status_code == 201
+
+
+def test_health_says_up_or_down_and_nothing_else(client, settings):
+    response = client.get("/health")
+    body = response.get_json()
+    assert response.status_code == 503 and body["status"] == "degraded"  # Rasa is not running here
+    assert all(set(part) == {"up"} for part in body["parts"].values()), body
+    assert settings.rasa_token not in response.get_data(as_text=True)
+
+
+def test_the_rasa_token_never_reaches_an_error_text():
+    from conversations.rasa_client import BotUnavailable
+
+    error = BotUnavailable("Max retries exceeded with url: /conversations/x/tracker/events?token=s3cret&a=1 (Caused)")
+    assert "s3cret" not in str(error) and "token=***" in str(error)

@@ -183,3 +183,38 @@ def test_a_ticket_opened_without_an_offer_counts_as_a_handover(db, settings, ver
     )
     door.receive(db, conversation, text)
     assert conversation.handover_reason == "crisis"
+
+
+def test_outside_development_the_public_default_secrets_are_refused(settings):
+    from core.config import ConfigError
+
+    production = dataclasses.replace(
+        settings, environment="production", night_shelter_phone="053-4800800", crisis_dial_dakloos="053-4800800"
+    )
+    with pytest.raises(ConfigError, match="SECRET_KEY.*RASA_TOKEN.*PHONE_ENCRYPTION_KEY"):
+        production.check_secrets()
+    strong = dataclasses.replace(production, secret_key="s" * 32, rasa_token="r" * 32, phone_encryption_key="k" * 44)
+    strong.check_secrets()
+    settings.check_secrets()  # development: the defaults are allowed
+
+
+def test_a_web_only_deployment_mounts_no_twilio_routes(settings):
+    from core.db import Base, get_engine
+    from iad.app import create_app
+    from iad.tables import import_all_models
+
+    import_all_models()
+    Base.metadata.create_all(get_engine(settings.database_url))
+    production = dataclasses.replace(
+        settings,
+        environment="production",
+        night_shelter_phone="053-4800800",
+        crisis_dial_dakloos="053-4800800",
+        secret_key="s" * 32,
+        rasa_token="r" * 32,
+        phone_encryption_key="k" * 44,
+    )
+    routes = {rule.rule for rule in create_app(production).url_map.iter_rules()}
+    assert not any("twilio" in r for r in routes) and "/api/chat/conversations" in routes
+    configured = dataclasses.replace(production, twilio_auth_token="t" * 32)
+    assert any("twilio" in r.rule for r in create_app(configured).url_map.iter_rules())

@@ -10,6 +10,10 @@ def init_app(app: Flask) -> None:
     from webhooks import voice, whatsapp, widget
 
     app.register_blueprint(widget.bp)
+    settings = app.config["IAD_SETTINGS"]
+    if not (settings.is_development or settings.twilio_configured):
+        # A web-only deployment: no Twilio routes, so nobody can sign requests with the dev token.
+        return
     app.register_blueprint(voice.bp)
     whatsapp.init_app(app)
     # Twilio posts forms without a CSRF token; its signature is the check (twilio_security).
