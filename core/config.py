@@ -109,6 +109,14 @@ class Settings:
     # The number the phone line transfers callers to during opening hours. Set it when
     # LOKET_PHONE is a 14 0xx number, which not every carrier connects.
     loket_transfer_number: str
+    # Rate limits (iad/rate_limits.py), in Flask-Limiter's notation ("30 per minute").
+    rate_limits_enabled: bool
+    rate_limit_storage_uri: str
+    rate_limit_new_conversation: str
+    rate_limit_messages_per_ip: str
+    rate_limit_messages_per_conversation: str
+    rate_limit_login_per_ip: str
+    rate_limit_login_per_account: str
     # Where the widget's quick-exit button sends the resident.
     widget_exit_url: str
     # Origins allowed to call the chat API from their pages ("*" = any; no cookies are used).
@@ -232,6 +240,13 @@ def load_settings(env_file: Path | None = None) -> Settings:
         crisis_dial_dakloos=_env("CRISIS_DIAL_DAKLOOS", night_shelter_phone),
         crisis_dial_verward=_env("CRISIS_DIAL_VERWARD", police_non_urgent_phone),
         loket_transfer_number=_env("LOKET_TRANSFER_NUMBER", loket_phone),
+        rate_limits_enabled=_env_bool("RATE_LIMITS_ENABLED", True),
+        rate_limit_storage_uri=_env("RATE_LIMIT_STORAGE_URI", "memory://"),
+        rate_limit_new_conversation=_env("RATE_LIMIT_NEW_CONVERSATION", "30 per minute"),
+        rate_limit_messages_per_ip=_env("RATE_LIMIT_MESSAGES_PER_IP", "300 per minute"),
+        rate_limit_messages_per_conversation=_env("RATE_LIMIT_MESSAGES_PER_CONVERSATION", "30 per minute"),
+        rate_limit_login_per_ip=_env("RATE_LIMIT_LOGIN_PER_IP", "20 per minute"),
+        rate_limit_login_per_account=_env("RATE_LIMIT_LOGIN_PER_ACCOUNT", "10 per minute"),
         widget_exit_url=_env("WIDGET_EXIT_URL", "https://www.google.nl/search?q=weerbericht"),
         widget_allowed_origins=tuple(o.strip() for o in _env("WIDGET_ALLOWED_ORIGINS", "*").split(",") if o.strip())
         or ("*",),

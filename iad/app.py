@@ -62,6 +62,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     import inbox
 
     inbox.init_app(app)  # staff inbox under /inbox/, with CSRF on its forms only
+    from iad import rate_limits
+
+    rate_limits.init_app(app, settings)  # on the chat API and the staff login
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -83,6 +83,8 @@ def start_stack(
         ACTION_SERVER_PORT=str(action_port),
         ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}",
         PUBLIC_BASE_URL=f"http://127.0.0.1:{web_port}",
+        # The harness drives many conversations from one loopback address on purpose.
+        RATE_LIMITS_ENABLED="false",
     )
     env.update(extra_env or {})
     log_dir.mkdir(parents=True, exist_ok=True)
