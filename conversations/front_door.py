@@ -194,8 +194,13 @@ class FrontDoor:
         session.add_all(replies)
         session.commit()
         if conversation.forget_requested and self.forget is not None:
-            # Only now: the replies confirming the erasure are sent, then nothing is kept.
-            self.forget(session, conversation, settings=self.settings)
+            # Only now: the replies confirming the erasure are sent, then nothing is kept, except
+            # a report of acute danger (handover.regie.forget); the resident hears that too.
+            result = self.forget(session, conversation, settings=self.settings)
+            if isinstance(result, dict) and result.get("kept_ticket_ids"):
+                notice = Message(conversation=conversation, sender=Sender.SYSTEM, text=result["message"])
+                session.add(notice)
+                replies.append(notice)
             session.commit()
         return Outcome(conversation, message, replies, asks_safety=asks_safety)
 

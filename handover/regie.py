@@ -66,20 +66,47 @@ def what_is_stored(session: Session, conversation: Conversation) -> dict:
 def forget(session: Session, conversation: Conversation, *, settings: Settings | None = None) -> dict:
     """Deletes the conversation, its messages and its tickets, and Rasa's copy of it, at the
     resident's request. The audit log keeps that it happened (ids only), not what was said.
-    When Rasa's tracker store cannot be reached, the next retention run erases its copy."""
+    When Rasa's tracker store cannot be reached, the next retention run erases its copy.
+
+    One thing survives: a ticket opened because of acute danger. Someone holding the
+    resident's phone must not be able to erase a safety report. Its conversation stays as an
+    empty shell (the ticket belongs to it, and so does the number to reach the resident);
+    every message and every other ticket goes, and the resident is told what is kept and
+    for how long (`kept_ticket_ids`, `message`)."""
+    settings = settings or get_settings()
     conversation_id = conversation.id
-    ticket_ids = erase_conversation(session, conversation)
+    tickets = list(session.scalars(select(HandoverTicket).where(HandoverTicket.conversation_id == conversation_id)))
+    kept = [t for t in tickets if t.acute_danger]
+    if kept:
+        ticket_ids = [t.id for t in tickets if not t.acute_danger]
+        for ticket in tickets:
+            if not ticket.acute_danger:
+                session.delete(ticket)
+        for message in session.scalars(select(Message).where(Message.conversation_id == conversation_id)):
+            session.delete(message)
+        conversation.levensgebieden = {}
+        conversation.forget_requested = False
+        session.flush()
+    else:
+        ticket_ids = erase_conversation(session, conversation)
     try:
-        rasa_events = erase_trackers(settings or get_settings(), [conversation_id])
+        rasa_events = erase_trackers(settings, [conversation_id])
     except Exception as exc:
         log.error("Rasa's copy of conversation %s not erased now (the retention run will): %s", conversation_id, exc)
         rasa_events = None
-    audit.record(
-        session,
-        "erased_on_request",
-        conversation_id=conversation_id,
-        detail={"ticket_ids": ticket_ids, "rasa_events_deleted": rasa_events},
-    )
+    detail: dict = {"ticket_ids": ticket_ids, "rasa_events_deleted": rasa_events}
+    if kept:
+        detail["kept_ticket_ids"] = [t.id for t in kept]
+    audit.record(session, "erased_on_request", conversation_id=conversation_id, detail=detail)
+    if kept:
+        who = kept[0].team.name if kept[0].team else settings.loket_name
+        return {
+            "deleted_tickets": len(ticket_ids),
+            "kept_ticket_ids": [t.id for t in kept],
+            "message": f"Ons gesprek is gewist. Eén ding bewaren we wel: de melding over uw veiligheid bij {who}. "
+            f"Die blijft {settings.retention_months} maanden, zodat zij u kunnen helpen. "
+            f"Wilt u daarover praten? Bel {settings.loket_name}: {settings.loket_phone}.",
+        }
     return {
         "deleted_tickets": len(ticket_ids),
         "message": "Uw gesprek en alles wat u ons vertelde is gewist. Wilt u later weer iets "

@@ -115,3 +115,18 @@ def test_the_bot_asking_for_a_number_makes_the_front_door_expect_one(db, setting
     bot.replies = []
     door.receive(db, conversation, "dat weet ik niet uit mijn hoofd")  # no number: the bot asks again
     assert bot.heard[-1] == "dat weet ik niet uit mijn hoofd" and conversation.awaiting_callback_number is False
+
+
+def test_after_wis_alles_the_resident_hears_that_a_safety_report_is_kept(db, settings):
+    from handover.regie import forget
+    from handover.tickets import open_handover_ticket
+
+    bot = RecordingBot([BotReply(text="Goed. We wissen dit gesprek."), BotReply(custom={"forget_conversation": True})])
+    door = FrontDoor(settings, bot, forget=forget)
+    conversation = door.start_conversation(db, "web")
+    db.commit()
+    open_handover_ticket(db, conversation, reason="crisis", urgency="acuut", consent=False, acute_danger=True)
+    db.commit()
+    outcome = door.receive(db, conversation, "wis alles")
+    texts = [r.text for r in outcome.replies]
+    assert texts[0] == "Goed. We wissen dit gesprek." and "melding over uw veiligheid" in texts[-1]

@@ -266,3 +266,22 @@ def test_forget_while_rasas_tracker_store_is_down_is_finished_by_the_retention_r
     fill_rasa_tracker_store(settings, {conversation_id: 4})
     counts = run_retention(db, settings=settings)
     assert counts["rasa_events_deleted"] == 4 and rasa_event_counts(settings) == {}
+
+
+def test_an_acute_danger_report_survives_wis_alles(db, world, settings):
+    """Someone holding the resident's phone must not be able to erase a safety report: the
+    acute ticket stays (the resident is told for how long); every message goes."""
+    from handover.regie import forget
+
+    acute = make_ticket(db, consent=False, acute_danger=True, reason="crisis", urgency="acuut")
+    conversation = acute.conversation
+    acute_id, conversation_id = acute.id, conversation.id
+    fill_rasa_tracker_store(settings, {conversation_id: 5})
+    result = forget(db, conversation, settings=settings)
+    db.commit()
+    db.expire_all()
+    assert result["kept_ticket_ids"] == [acute_id] and f"{settings.retention_months} maanden" in result["message"]
+    assert db.get(HandoverTicket, acute_id) is not None and db.get(Conversation, conversation_id) is not None
+    assert _texts(db, conversation_id) == [] and rasa_event_counts(settings) == {}
+    entry = db.scalars(select(AuditLog).where(AuditLog.action == "erased_on_request")).one()
+    assert entry.detail["kept_ticket_ids"] == [acute_id]
