@@ -46,6 +46,8 @@ def what_is_stored(session: Session, conversation: Conversation) -> dict:
         days = settings.inbox_redact_unconsented_days
         lines.append(f"Na {days} dagen zonder nieuwe berichten halen we de tekst van het gesprek weg.")
     lines.append(f"Alles wordt uiterlijk {settings.retention_months} maanden na afloop gewist.")
+    if any(t.acute_danger for t in tickets):
+        lines.append("De melding over uw veiligheid blijft bewaard, ook als u de rest laat wissen.")
     lines.append("Wilt u dat we alles nu wissen? Dat kan.")
     return {
         "messages": messages,
