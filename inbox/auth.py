@@ -12,8 +12,9 @@ from functools import wraps
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from conversations.models import as_utc, utcnow
 from handover import audit
@@ -67,9 +68,17 @@ def authenticate(
         audit.record(session, "login_refused_locked", user=user, ip=ip)
         return LoginResult(None, "locked", as_utc(user.locked_until))
     if not _verify(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        detail = {"failed_logins": user.failed_logins}
-        if user.failed_logins >= settings.lockout_attempts:
+        # Counted in the database itself (UPDATE ... + 1), not read and written back: guesses
+        # sent in parallel each count.
+        failed = session.execute(
+            update(StaffUser)
+            .where(StaffUser.id == user.id)
+            .values(failed_logins=func.coalesce(StaffUser.failed_logins, 0) + 1)
+            .returning(StaffUser.failed_logins)
+        ).scalar_one()
+        set_committed_value(user, "failed_logins", failed)
+        detail = {"failed_logins": failed}
+        if failed >= settings.lockout_attempts:
             user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
             user.failed_logins = 0
             audit.record(session, "account_locked", user=user, detail={"minutes": settings.lockout_minutes}, ip=ip)

@@ -175,6 +175,27 @@ def test_failed_logins_lock_the_account(client, db, world, inbox_app):
     assert client.get("/inbox/").status_code == 200
 
 
+def test_wrong_guesses_sent_in_parallel_each_count(db, world, inbox_app):
+    """The counter is raised in the database, not read and written back: a second session
+    that read the account before the first guess was stored still adds its own."""
+    from sqlalchemy.orm import Session
+
+    from inbox.auth import authenticate
+
+    settings = inbox_app.extensions["inbox_settings"]
+    other = Session(db.get_bind(), expire_on_commit=False)
+    stale = other.get(StaffUser, world.anna.id)  # read before the first guess (and kept)
+    assert stale.failed_logins == 0
+    other.commit()
+    assert authenticate(db, "anna", "fout-een", settings).error == "invalid"
+    db.commit()
+    assert authenticate(other, "anna", "fout-twee", settings).error == "invalid"
+    other.commit()
+    other.close()
+    db.expire_all()
+    assert db.get(StaffUser, world.anna.id).failed_logins == 2
+
+
 def test_unknown_user_gets_the_same_answer(client, world):
     response = login(client, "niemand", PASSWORD)
     assert response.status_code == 401 and "klopt niet" in response.get_data(as_text=True)
