@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-try:
-    from zoneinfo import ZoneInfo
+from core.config import get_settings
 
-    LOCAL: tzinfo = ZoneInfo("Europe/Amsterdam")
-except Exception:  # no tz database on this machine: show UTC rather than fail
-    LOCAL = timezone.utc
+
+@lru_cache(maxsize=4)
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except Exception:  # no tz database on this machine: show UTC rather than fail
+        return timezone.utc
+
+
+def loket_zone() -> tzinfo:
+    """The loket's own time zone (LOKET_TIMEZONE), the one every promise is made in."""
+    return _zone(get_settings().loket_timezone)
 
 
 def utcnow() -> datetime:
@@ -39,7 +49,7 @@ MONTHS = (
 
 
 def local(moment: datetime) -> datetime:
-    return as_utc(moment).astimezone(LOCAL)
+    return as_utc(moment).astimezone(loket_zone())
 
 
 def dutch_datetime(moment: datetime | None, *, seconds: bool = False) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +16,7 @@ from core.config import get_settings
 from core.crisis import crisis_numbers
 from core.opening_hours import sla_deadline
 from core.taxonomy import LEVENSGEBIED_CODES, label
-from core.timefmt import dutch_deadline
+from core.timefmt import dutch_deadline, loket_zone
 from handover import audit
 from handover.models import (
     CONSENT_SCOPES,
@@ -270,9 +269,8 @@ def sla_due(now: datetime, urgency: str, inbox_settings: InboxSettings) -> datet
     hours = inbox_settings.sla_hours[urgency]
     if urgency == "acuut":
         return now + timedelta(hours=hours)
-    settings = get_settings()
-    local_now = as_utc(now).astimezone(ZoneInfo(settings.loket_timezone))
-    return sla_deadline(settings.loket_hours, local_now, hours) or now + timedelta(hours=hours)
+    local_now = as_utc(now).astimezone(loket_zone())
+    return sla_deadline(get_settings().loket_hours, local_now, hours) or now + timedelta(hours=hours)
 
 
 def handover_packet(ticket: HandoverTicket, *, now: datetime | None = None) -> dict:
