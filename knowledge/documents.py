@@ -50,6 +50,8 @@ class SearchDocument:
     free: bool | None = None  # None: the record does not say
     fields: dict[str, str] = field(default_factory=dict)  # name / topics / text
     passage: str = ""
+    # What a resident can act on, from the record's own words: free or not, how to get in.
+    practical: str = ""
     # The record's own words only (no signals, no synonyms): for the plain BM25 baseline.
     plain_text: str = ""
 
@@ -80,6 +82,22 @@ def _first_sentence(text: str, limit: int = 160) -> str:
     if len(sentence) > limit:
         sentence = sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
     return sentence
+
+
+def _practical(rec: dict) -> str:
+    """'Gratis. Vrij binnenlopen of rechtstreeks contact opnemen.' Nothing invented: only
+    what the record says about cost and access, each cut to its first sentence."""
+    parts = []
+    free = cost_status(rec)
+    fees = _first_sentence(rec.get("fees_description") or "", limit=90)
+    if free is True:
+        parts.append("Gratis.")
+    elif fees:
+        parts.append(fees if fees.endswith((".", "!", "?", "…")) else fees + ".")
+    access = _first_sentence(rec.get("application_process") or "", limit=90)
+    if access:
+        parts.append(access if access.endswith((".", "!", "?", "…")) else access + ".")
+    return " ".join(parts)
 
 
 def _contact(rec: dict) -> str:
@@ -179,6 +197,7 @@ def service_document(
             "text": text,
         },
         passage=" ".join(passage_parts),
+        practical=_practical(rec),
         plain_text=" ".join(
             [
                 name,

@@ -46,6 +46,8 @@ class Hit:
     levensgebieden: list[str]
     iad_level: str
     score: float
+    practical: str = ""  # free or not, how to get in (the record's own words)
+    gemeenten: tuple[str, ...] | None = None  # None: every gemeente
 
 
 @dataclass
@@ -186,6 +188,8 @@ class DirectorySearch:
                         levensgebieden=list(d.levensgebieden),
                         iad_level=d.iad_level,
                         score=round(float(score), 4),
+                        practical=d.practical,
+                        gemeenten=d.gemeenten,
                     )
                 )
         return SearchResult(query=query, hits=hits, no_match=ranked.no_match, mode=ran)

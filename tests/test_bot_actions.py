@@ -325,3 +325,21 @@ def test_no_match_gives_the_loket_and_the_wijkteam_only_with_a_reason(monkeypatc
         else ["utter_eigen_kracht_ja", "utter_geen_match", "utter_anything_else"]
     )
     assert bool(slots["handover_advies"]) is offered
+
+
+def test_each_offer_says_why_it_fits_and_what_it_costs():
+    from bot.actions.zoeken import Offer
+
+    offer = Offer(
+        "x",
+        "Geldcafé",
+        "Hulp bij geld.",
+        "",
+        "algemene_voorziening_wijk",
+        code="geld",
+        gemeente="Almelo",
+        practical="Gratis. Vrij binnenlopen.",
+    )
+    assert offer.line() == "Hulp bij geld. Voor uw vraag over geld en schulden, in Almelo. Gratis. Vrij binnenlopen."
+    assert offer.line(english=True) == "Hulp bij geld. In Almelo."  # the directory's own Dutch stays as it is
+    assert Offer("y", "Loket", "Advies.", "", "wijkteam").line() == "Advies."

@@ -325,7 +325,7 @@ class ActionZoekHulp(Action):
                 response="utter_hulp_item",
                 nummer=i,
                 naam=offer.name,
-                wat=offer.wat,
+                wat=offer.line(english=tracker.get_slot("taal") == "en"),
                 contact=f" {offer.contact}" if offer.contact else "",
             )
         return [

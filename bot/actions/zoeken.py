@@ -27,6 +27,26 @@ class Offer:
     wat: str
     contact: str
     iad_level: str
+    # Why it is shown: the levensgebied of the question it answers, and the gemeente when
+    # the offer is for that gemeente (not for everyone everywhere).
+    code: str | None = None
+    gemeente: str | None = None
+    practical: str = ""  # free or not, how to get in
+
+    def line(self, english: bool = False) -> str:
+        """What the resident reads after the name: what it is, why it fits, what to do."""
+        why = ""
+        if english:
+            why = f"In {self.gemeente}." if self.gemeente else ""
+        elif self.code:
+            from core.taxonomy import label
+
+            why = f"Voor uw vraag over {label(self.code).lower()}" + (
+                f", in {self.gemeente}." if self.gemeente else "."
+            )
+        elif self.gemeente:
+            why = f"In {self.gemeente}."
+        return " ".join(p for p in (self.wat, why, "" if english else self.practical) if p)
 
 
 def first_sentence(text: str, max_words: int = MAX_SUMMARY_WORDS) -> str:
@@ -131,8 +151,20 @@ def find_offers(
         per_query.append(hits)
     chosen, seen = [], set()
     for rnd in range(limit):
-        for hits in per_query:
+        for (code, _query), hits in zip(queries, per_query):
             if rnd < len(hits) and hits[rnd].id not in seen and len(chosen) < limit:
-                chosen.append(hits[rnd])
+                chosen.append((code, hits[rnd]))
                 seen.add(hits[rnd].id)
-    return [Offer(h.id, h.name, first_sentence(h.summary), (h.contact or "").strip(), h.iad_level) for h in chosen]
+    return [
+        Offer(
+            h.id,
+            h.name,
+            first_sentence(h.summary),
+            (h.contact or "").strip(),
+            h.iad_level,
+            code=code,
+            gemeente=gemeente if gemeente and h.gemeenten and gemeente in h.gemeenten else None,
+            practical=getattr(h, "practical", "") or "",
+        )
+        for code, h in chosen
+    ]
