@@ -27,6 +27,7 @@ from conversations.rasa_tracker import erase_trackers
 from core.config import Settings, get_settings
 from handover import audit
 from handover.models import AuditLog, HandoverTicket, TicketStatus
+from sociale_kaart.gaps import forget_unmet_before
 
 REDACTED_TEXT = "[verwijderd: bewaartermijn verlopen, geen toestemming om te delen]"
 
@@ -144,7 +145,10 @@ def run_retention(
             # The bot forgets it too; a resident who comes back starts a fresh bot session.
             conversation.bot_session_started = False
 
-    # 4. Rasa's copies of all of these (raises, so the caller rolls back, when unreachable).
+    # 4. Questions the sociale kaart could not answer, kept for the gap view as long as the rest.
+    counts["unmet_questions_deleted"] = forget_unmet_before(session, delete_before)
+
+    # 5. Rasa's copies of all of these (raises, so the caller rolls back, when unreachable).
     session.flush()
     counts["rasa_events_deleted"] = erase_trackers(
         settings, [*erased_ids, *redacted_ids, *_rasa_erasures_to_retry(session)]

@@ -235,3 +235,18 @@ class SearchEmbedding(Base):
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class UnmetQuestion(Base):
+    """IAD: a resident's question the sociale kaart had no fitting offer for, so the
+    municipality can see the gaps in it (the signalen issue builds the view). The text is
+    what the bot heard: BSN, IBAN, phone numbers and e-mail addresses were already cut out
+    by the front door. No link to the conversation; removed by the retention run."""
+
+    __tablename__ = "unmet_question"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    gemeente: Mapped[str | None] = mapped_column(String(120), index=True)
+    levensgebieden: Mapped[str] = mapped_column(String(300), default="")  # ",geld,wonen,"
+    text: Mapped[str] = mapped_column(Text)

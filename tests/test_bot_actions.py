@@ -298,8 +298,24 @@ def test_zoek_hulp_offers_two_or_three_real_services():
     assert len(slots["aangeboden"]) == len(items)
 
 
+@pytest.fixture
+def gap_database(tmp_path, monkeypatch):
+    """The action server's own database (DATABASE_URL), empty."""
+    from core import config
+    from core.db import Base, get_engine
+    from iad.tables import import_all_models
+
+    monkeypatch.setenv("IAD_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'iad.db'}")
+    config.get_settings.cache_clear()
+    import_all_models()
+    Base.metadata.create_all(get_engine())
+    yield get_engine()
+    config.get_settings.cache_clear()
+
+
 @pytest.mark.parametrize("signalen, offered", [({}, False), ({"regieverlies": ["ik overzie het niet meer"]}, True)])
-def test_no_match_gives_the_loket_and_the_wijkteam_only_with_a_reason(monkeypatch, signalen, offered):
+def test_no_match_gives_the_loket_and_the_wijkteam_only_with_a_reason(monkeypatch, gap_database, signalen, offered):
     """Nothing in the sociale kaart fits: the resident hears so, with the loket's number. A
     question about a club is no reason for the wijkteam; losing grip is."""
     from bot.actions import zoeken
@@ -325,6 +341,15 @@ def test_no_match_gives_the_loket_and_the_wijkteam_only_with_a_reason(monkeypatc
         else ["utter_eigen_kracht_ja", "utter_geen_match", "utter_anything_else"]
     )
     assert bool(slots["handover_advies"]) is offered
+    # The gap is kept for the municipality: the question, its gemeente and levensgebieden.
+    from sqlalchemy import select
+
+    from core.db import session_scope
+    from sociale_kaart.models import UnmetQuestion
+
+    with session_scope(gap_database) as session:
+        gaps = [(q.text, q.levensgebieden) for q in session.scalars(select(UnmetQuestion))]
+    assert gaps == [("een klaverjasclub", ",dagbesteding,")]
 
 
 def test_each_offer_says_why_it_fits_and_what_it_costs():

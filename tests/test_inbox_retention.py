@@ -144,6 +144,7 @@ def test_retention(db, world, settings):
         "conversations_deleted": 0,
         "conversations_redacted": 0,
         "messages_redacted": 0,
+        "unmet_questions_deleted": 0,
         "rasa_events_deleted": 0,
     }
 
@@ -285,3 +286,21 @@ def test_an_acute_danger_report_survives_wis_alles(db, world, settings):
     assert _texts(db, conversation_id) == [] and rasa_event_counts(settings) == {}
     entry = db.scalars(select(AuditLog).where(AuditLog.action == "erased_on_request")).one()
     assert entry.detail["kept_ticket_ids"] == [acute_id]
+
+
+def test_unmet_questions_are_kept_as_long_as_the_rest(db, world, settings):
+    from datetime import timedelta
+
+    from sociale_kaart.gaps import record_unmet
+    from sociale_kaart.models import UnmetQuestion
+
+    old = record_unmet(db, "een parkeervergunning voor mijn moeder", "Enschede", ["vervoer"])
+    old.asked_at = utcnow() - timedelta(days=400)
+    record_unmet(db, "waar kan ik   gratis   zwemles krijgen", "Almelo", ["opvoeden", "geld"])
+    db.commit()
+    counts = run_retention(db, settings=settings, retention_months=12, redact_after_days=30)
+    assert counts["unmet_questions_deleted"] == 1
+    left = db.scalars(select(UnmetQuestion)).all()
+    assert [(q.text, q.gemeente, q.levensgebieden) for q in left] == [
+        ("waar kan ik gratis zwemles krijgen", "Almelo", ",opvoeden,geld,")
+    ]

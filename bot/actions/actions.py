@@ -306,6 +306,7 @@ class ActionZoekHulp(Action):
             dispatcher.utter_message(response="utter_zoeken_kapot")
             return [SlotSet("handover_advies", True), SlotSet("handover_reden", reden or "helpt_niet")]
         if not offers:
+            _record_gap(hulpvraag, gemeente, codes)
             # Nothing fits: say so, with the loket's number. The wijkteam only when there is
             # a reason for it (handover_advice); a resident who asked for a club or a form
             # has the lighter help of the loket (chosen on eval/tuning: two wrong offers).
@@ -334,6 +335,21 @@ class ActionZoekHulp(Action):
             SlotSet("handover_advies", advies),
             SlotSet("handover_reden", reden),
         ]
+
+
+def _record_gap(question: str, gemeente: str | None, codes: list[str]) -> None:
+    """A question the sociale kaart had nothing for, kept for the municipality's gap view
+    (sociale_kaart/gaps.py). Never costs the resident their answer."""
+    if not question.strip():
+        return
+    try:
+        from core.db import session_scope
+        from sociale_kaart.gaps import record_unmet
+
+        with session_scope() as session:
+            record_unmet(session, question, gemeente, codes)
+    except Exception:
+        log.exception("could not record an unmet question")
 
 
 # ------------------------------------------------------------------------------- crisis
