@@ -50,4 +50,6 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
     limit("web_chat.post_message", settings.rate_limit_messages_per_conversation, TOO_MANY_CHAT, _conversation)
     limit("inbox.login", settings.rate_limit_login_per_ip, TOO_MANY_LOGIN, exempt_when=_is_get)
     limit("inbox.login", settings.rate_limit_login_per_account, TOO_MANY_LOGIN, _account, exempt_when=_is_get)
+    # The limited views hold the limiter only weakly: the app keeps it alive.
+    app.extensions["rate_limiter"] = limiter
     return limiter

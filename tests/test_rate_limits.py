@@ -67,3 +67,18 @@ def test_login_guesses_are_limited_per_account_and_per_ip(limited):
     assert guess("piet@gemeente.nl") != 429
     assert guess("kees@gemeente.nl") == 429  # the fifth guess from this IP
     assert limited.get("/inbox/login").status_code == 200  # the page itself is not limited
+
+
+def test_with_limits_switched_off_the_chat_still_works(settings):
+    """The limiter must outlive create_app also when it is off (it was garbage collected)."""
+    import gc
+
+    from core.db import Base, get_engine
+    from iad.app import create_app
+    from iad.tables import import_all_models
+
+    import_all_models()
+    Base.metadata.create_all(get_engine(settings.database_url))
+    app = create_app(dataclasses.replace(settings, rate_limits_enabled=False))
+    gc.collect()
+    assert app.test_client().post("/api/chat/conversations").status_code == 201
