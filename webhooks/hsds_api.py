@@ -16,7 +16,7 @@ from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy import or_, select
 
 from core.timefmt import as_utc
-from sociale_kaart.hsds import IAD_LEVEL_LABELS, IAD_LEVEL_TAXONOMY, load_records, to_hsds
+from sociale_kaart.hsds import IAD_LEVEL_LABELS, IAD_LEVEL_TAXONOMY, SERVICE_FIELDS, load_records, to_hsds
 from sociale_kaart.models import Attribute, Service, TaxonomyTerm
 
 bp = Blueprint("hsds_api", __name__, url_prefix="/api/hsds")
@@ -32,23 +32,7 @@ TAXONOMY_DESCRIPTIONS = {
     IAD_LEVEL_TAXONOMY: "IAD-niveau: van eigen kracht via algemene voorzieningen tot maatwerk.",
 }
 # One-to-one fields of a service: what the list shows unless full=true.
-ONE_TO_ONE = (
-    "id",
-    "organization_id",
-    "name",
-    "alternate_name",
-    "description",
-    "url",
-    "email",
-    "status",
-    "application_process",
-    "fees_description",
-    "eligibility_description",
-    "minimum_age",
-    "maximum_age",
-    "assured_date",
-    "last_modified",
-)
+ONE_TO_ONE = (*SERVICE_FIELDS, "organization_id", "last_modified")
 
 
 class BadParameter(Exception):
@@ -117,21 +101,16 @@ def _page(items: list):
     return _page_object(len(items), page, per_page, items[(page - 1) * per_page : page * per_page])
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _service_ids() -> list[str]:
     q = select(Service.id)
     search = (request.args.get("search") or "").strip()
     if search:
-        pattern = _like(search)
+        # icontains with autoescape: a % or _ in the search is a character, not a wildcard.
         q = q.where(
             or_(
-                Service.name.ilike(pattern, escape="\\"),
-                Service.alternate_name.ilike(pattern, escape="\\"),
-                Service.description.ilike(pattern, escape="\\"),
+                Service.name.icontains(search, autoescape=True),
+                Service.alternate_name.icontains(search, autoescape=True),
+                Service.description.icontains(search, autoescape=True),
             )
         )
     term = request.args.get("taxonomy_term_id")
