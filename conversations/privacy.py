@@ -88,20 +88,14 @@ def redact(text: str) -> tuple[str, list[str]]:
         text = _replace(text, spans, IBAN_PLACEHOLDER)
 
     def bsn(match: re.Match) -> str:
-        digits = [int(d) for d in re.sub(r"\D", "", match.group(0))]
-        if _bsn_is_valid(digits):
-            removed.append("bsn")
-            return BSN_PLACEHOLDER
-        return match.group(0)
-
-    def spoken_bsn(match: re.Match) -> str:
+        # Written or spoken, the same nine digits: _spoken_digits reads both "1 2 3" and "een twee drie".
         if _bsn_is_valid(_spoken_digits(match.group(0))):
             removed.append("bsn")
             return BSN_PLACEHOLDER
         return match.group(0)
 
     text = _NINE_DIGITS.sub(bsn, text)
-    text = _SPOKEN_NINE.sub(spoken_bsn, text)
+    text = _SPOKEN_NINE.sub(bsn, text)
 
     def email(match: re.Match) -> str:
         removed.append("email")
