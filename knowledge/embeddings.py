@@ -28,7 +28,7 @@ _model = None
 
 
 def _set_torch_threads() -> None:
-    import torch
+    import torch  # heavy: about 1.5 s; loaded with the model, not when a process imports search
 
     wanted = os.environ.get("IAD_TORCH_THREADS", "").strip()
     if wanted:
@@ -40,7 +40,7 @@ def _set_torch_threads() -> None:
 @contextmanager
 def bulk_threads(threads: int = 2):
     """Use more torch threads for a bulk job (training, indexing), then go back."""
-    import torch
+    import torch  # heavy: about 1.5 s; only bulk jobs (training, indexing) need it
 
     before = torch.get_num_threads()
     torch.set_num_threads(max(before, min(threads, os.cpu_count() or 1)))
@@ -71,6 +71,7 @@ def _load():
         # Our own folder never needs the hub; this must be set before huggingface_hub loads.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     _set_torch_threads()
+    # heavy (about 7 s with torch), and it must load after HF_HUB_OFFLINE is set above
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(name, device="cpu", local_files_only=local)

@@ -22,6 +22,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -29,9 +30,14 @@ from sqlalchemy.orm import Session
 from core.db import get_engine, session_scope
 from knowledge.articles import ARTICLES_DIR, articles_fingerprint, load_articles
 from knowledge.documents import SearchDocument, article_document, service_document
+from knowledge.embeddings import embed_queries
 from knowledge.index import SearchConfig, SearchIndex
 from knowledge.text import analyzer as dutch_analyzer
-from knowledge.vectors import PassageVectors, embeddings_available, levensgebied_vectors
+from knowledge.vectors import PassageVectors, embeddings_available, levensgebied_vectors, model_key
+from sociale_kaart.hsds import load_records
+from sociale_kaart.importer import current_revision
+from sociale_kaart.models import SearchEmbedding, Service
+from sociale_kaart.validation import woonplaatsen
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +68,10 @@ class SearchResult:
 
 
 def _revision(session: Session) -> int:
-    from sociale_kaart.importer import current_revision
-
     return current_revision(session)
 
 
 def _load_documents(session: Session, *, include_articles: bool, config: SearchConfig) -> list[SearchDocument]:
-    from sociale_kaart.hsds import load_records
-
     docs = [
         service_document(
             rec,
@@ -216,8 +218,6 @@ class DirectorySearch:
 def place_in_query(query: str) -> str | None:
     """The gemeente a question names, itself or by one of its woonplaatsen ("een club in
     Enter" -> Wierden); None when it names none or places in two gemeenten."""
-    from sociale_kaart.validation import woonplaatsen
-
     places = woonplaatsen()
     pattern = _place_pattern(tuple(places))
     found = {places[m.group(0).lower()] for m in pattern.finditer(query)}
@@ -234,8 +234,6 @@ def _query_vector(index, query: str, mode: str):
     """The query's embedding when the mode uses it and the index has passage vectors."""
     if mode not in ("hybrid", "dense") or index.vectors is None:
         return None
-    from knowledge.embeddings import embed_queries
-
     return embed_queries([query])[0]
 
 
@@ -296,11 +294,6 @@ def warm_index(engine: Engine | None = None) -> dict:
 def index_status(engine: Engine | None = None) -> dict:
     """For /health, without loading the model: is there a directory, and have its passages
     been embedded with the configured model (the index the action server searches)?"""
-    from sqlalchemy import func, select
-
-    from knowledge.vectors import embeddings_available, model_key
-    from sociale_kaart.models import SearchEmbedding, Service
-
     engine = engine or get_engine()
     with Session(engine) as session:
         services = session.scalar(select(func.count()).select_from(Service)) or 0

@@ -15,6 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.config import get_settings
 from core.db import session_scope
+from core.taxonomy import levensgebieden
+from knowledge.embeddings import embed_passages, embed_queries, get_model
 from sociale_kaart.models import SearchEmbedding
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,6 @@ def embeddings_available() -> bool:
     if settings.uses_default_embedding_model:
         return (Path(settings.embedding_model) / "modules.json").is_file()
     try:
-        from knowledge.embeddings import get_model
-
         get_model()
         return True
     except Exception as exc:  # noqa: BLE001 - any load failure means keyword-only search
@@ -59,8 +59,6 @@ class PassageVectors:
         return hashlib.sha256(f"{model}\0{passage}".encode()).hexdigest()
 
     def vectors(self, passages: list[str], engine: Engine | None) -> np.ndarray:
-        from knowledge.embeddings import embed_passages
-
         model = model_key()
         keys = [self._key(model, p) for p in passages]
         missing = [k for k in dict.fromkeys(keys) if k not in self.memory]
@@ -114,16 +112,12 @@ _domain: dict[str, np.ndarray] = {}
 
 
 def levensgebied_prototypes() -> list[str]:
-    from core.taxonomy import levensgebieden
-
     return [f"{lg.label}: {', '.join(lg.signals)}" for lg in levensgebieden()]
 
 
 def levensgebied_vectors() -> np.ndarray:
     """One vector per levensgebied, embedded as a question ("query: label: signals"):
     question-to-question similarity says how close a new question is to the domain."""
-    from knowledge.embeddings import embed_queries
-
     key = model_key()
     if key not in _domain:
         _domain[key] = embed_queries(levensgebied_prototypes())
