@@ -16,9 +16,11 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
+import joblib
 import numpy as np
 
 from core.config import get_settings
+from knowledge.embeddings import bulk_threads, embed_queries
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,6 @@ _embedded_lock = threading.Lock()
 
 def embed(texts: Sequence[str]) -> np.ndarray:
     """Resident messages as vectors (the e5 ``query:`` prompt)."""
-    from knowledge.embeddings import embed_queries
-
     texts = list(texts)
     if not texts:
         return embed_queries(texts)
@@ -76,8 +76,6 @@ def embed_for_training(texts: Sequence[str]) -> np.ndarray:
             cache = dict(zip(stored["keys"].tolist(), stored["vectors"]))
     missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
     if missing:
-        from knowledge.embeddings import bulk_threads, embed_queries
-
         with bulk_threads():
             vectors = embed_queries([t for _, t in missing])
         cache.update({k: v for (k, _), v in zip(missing, vectors)})
@@ -104,16 +102,12 @@ def save(name: str, arrays: dict[str, np.ndarray], meta: dict, words=None) -> Pa
     folder.mkdir(parents=True, exist_ok=True)
     np.savez(folder / "weights.npz", **arrays)
     if words is not None:
-        import joblib
-
         joblib.dump(words, folder / "words.joblib")
     (folder / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
     return folder
 
 
 def load_words(name: str):
-    import joblib
-
     return joblib.load(model_dir(name) / "words.joblib")
 
 
@@ -155,7 +149,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 def fit_multiclass(X: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression, every class weighted equally (class_weight balanced)."""
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # heavy: about 1 s; only training needs it
 
     clf = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
     clf.fit(X, y)
@@ -164,7 +158,7 @@ def fit_multiclass(X: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, 
 
 def fit_one_vs_rest(X: np.ndarray, Y: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray]:
     """One binary logistic regression per column of Y (multi-label)."""
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # heavy: about 1 s; only training needs it
 
     coefs, intercepts = [], []
     for j in range(Y.shape[1]):
@@ -180,7 +174,7 @@ def fit_one_vs_rest(X: np.ndarray, Y: np.ndarray, C: float) -> tuple[np.ndarray,
 # dialect ("spoor", "pillen gespaard", "sgulden"). Averaged, the two do clearly better in
 # cross-validation than either alone (understanding/README.md has the figures).
 def _ngrams():
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import TfidfVectorizer  # heavy: about 1 s; only training needs it
 
     return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)
 
@@ -188,6 +182,8 @@ def _ngrams():
 def fit_words(texts: Sequence[str], y: np.ndarray, C: float = 8.0):
     """A multinomial (y: classes) or one-vs-rest (y: 2-D labels) logistic regression on
     character n-grams; predict_proba gives (n, classes) or (n, labels)."""
+    # heavy: scikit-learn takes about 1 s to import; only training needs it (a saved model
+    # brings in what it needs when joblib loads it)
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.pipeline import make_pipeline
