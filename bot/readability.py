@@ -21,7 +21,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyphen
 import yaml
+
+from core.config import get_settings
+from core.crisis import crisis_reply
 
 DOMAIN_DIR = Path(__file__).resolve().parent / "domain"
 
@@ -49,8 +53,6 @@ class Measured:
 
 
 def sample_values() -> dict[str, str]:
-    from core.config import get_settings
-
     s = get_settings()
     return {
         "loket_naam": s.loket_name,
@@ -63,8 +65,6 @@ def sample_values() -> dict[str, str]:
 
 def response_texts(domain_dir: Path = DOMAIN_DIR) -> list[tuple[str, str, str]]:
     """(response name, lang, text with placeholders filled) for every variation."""
-    from core.crisis import crisis_reply
-
     values = sample_values()
     out = []
     for path in sorted(domain_dir.glob("*.yml")):
@@ -101,8 +101,6 @@ def flesch(text: str, lang: str) -> float:
     """Flesch(-Douma) with syllables from pyphen's hyphenation dictionaries, as textstat
     counts them for Dutch (textstat's English count needs NLTK's cmudict, which cannot be
     downloaded here; pyphen ships en_US)."""
-    import pyphen
-
     dic = pyphen.Pyphen(lang="nl_NL" if lang == "nl" else "en_US")
     words = re.findall(r"[^\W\d_]+(?:[-'][^\W\d_]+)*|\d[\d:.\-]*", text)
     if not words:

@@ -15,14 +15,14 @@ import json
 import sys
 from pathlib import Path
 
+import spacy
+
 DEFAULT_DIR = Path("var") / "spacy-nl"
 MARKER = "iad-build.json"
 BUILDER_VERSION = 1
 
 
 def _is_current(out_dir: Path) -> bool:
-    import spacy
-
     marker = out_dir / MARKER
     if not marker.exists() or not (out_dir / "meta.json").exists():
         return False
@@ -33,8 +33,6 @@ def _is_current(out_dir: Path) -> bool:
 def build_spacy_model(out_dir: Path | str = DEFAULT_DIR, force: bool = False) -> Path:
     """Write the pipeline to out_dir (idempotent: skipped when already built by this
     builder with this spaCy version). Returns the folder."""
-    import spacy
-
     out_dir = Path(out_dir)
     if not force and _is_current(out_dir):
         return out_dir

@@ -3,6 +3,11 @@
 .venv/bin/python -m rasa_sdk --actions bot.actions -p 5055
 """
 
+import logging
+import os
+import sys
+import threading
+
 from bot.actions.actions import (  # noqa: F401  (rasa-sdk registers Action subclasses)
     ActionClarify,
     ActionCrisis,
@@ -24,18 +29,20 @@ from bot.actions.handover import (  # noqa: F401
     ValidateHandoverForm,
 )
 
+# Aliased: a bare "levensgebieden" here would hide the submodule bot.actions.levensgebieden.
+from understanding import levensgebieden as learned_levensgebieden
+from understanding import signalen as learned_signalen
+
 
 def _warm_up() -> None:
     """Load the embedding model, the levensgebieden and signals classifiers and the search index in the
     background when the action server starts, so the first resident does not wait."""
-    import logging
-
     log = logging.getLogger(__name__)
     try:
-        from understanding import levensgebieden, signalen
-
-        levensgebieden.get_model()
-        signalen.get_model()
+        learned_levensgebieden.get_model()
+        learned_signalen.get_model()
+        # heavy: knowledge.search loads spaCy (about 3 s); here it loads in the warm-up thread,
+        # so rasa-sdk starts at once and tests or eval that import bot.actions do not pay
         from knowledge.search import warm_index
 
         log.info("search index warm: %s", warm_index())
@@ -45,13 +52,9 @@ def _warm_up() -> None:
 
 def _in_action_server() -> bool:
     """True when imported by `python -m rasa_sdk` (not by the web app, tests or eval)."""
-    import sys
-
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     return bool(spec and spec.name.startswith("rasa_sdk"))
 
 
-if _in_action_server() and __import__("os").environ.get("IAD_ACTIONS_WARM_UP", "1") == "1":
-    import threading as _threading
-
-    _threading.Thread(target=_warm_up, name="iad-actions-warm-up", daemon=True).start()
+if _in_action_server() and os.environ.get("IAD_ACTIONS_WARM_UP", "1") == "1":
+    threading.Thread(target=_warm_up, name="iad-actions-warm-up", daemon=True).start()

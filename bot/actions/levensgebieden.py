@@ -24,6 +24,9 @@ from pathlib import Path
 
 import yaml
 
+from understanding import levensgebieden as learned_levensgebieden
+from understanding import signalen as learned_signalen
+
 # The language guess lives with the rest of understanding; re-exported for the actions.
 from understanding.language import detect_language as detect_language
 
@@ -116,16 +119,16 @@ def detect_levensgebieden(text: str, use_classifier: bool | None = None) -> dict
     lexicon = detect_lexicon(text)
     if use_classifier is False or not text or text.startswith("/"):
         return lexicon
-    from understanding import levensgebieden as learned
-
-    if learned.get_model(required=bool(use_classifier)) is None:
+    if learned_levensgebieden.get_model(required=bool(use_classifier)) is None:
         return lexicon
     # A lexicon match is the resident naming the domain in so many words ("de was", "schulden"):
     # it counts beside the classifier, and its words are the resident's own.
     if LEXICON_MARGIN is None:
-        heard = learned.predict(text, margin=RECORD_MARGIN)
+        heard = learned_levensgebieden.predict(text, margin=RECORD_MARGIN)
         return {**lexicon, **{code: words for code, words in heard.items() if code not in lexicon}}
-    heard = learned.predict(text, margin=RECORD_MARGIN, supported=tuple(lexicon), supported_margin=LEXICON_MARGIN)
+    heard = learned_levensgebieden.predict(
+        text, margin=RECORD_MARGIN, supported=tuple(lexicon), supported_margin=LEXICON_MARGIN
+    )
     # The resident's exact words where the lexicon found them, the clause otherwise.
     return {code: lexicon.get(code) or words for code, words in heard.items()}
 
@@ -166,7 +169,5 @@ def detect_signalen(text: str, use_classifier: bool | None = None) -> dict[str, 
     lexicon = _detect("signalen", text)
     if use_classifier is False or not text or text.startswith("/"):
         return lexicon
-    from understanding import signalen as learned
-
-    heard = learned.predict(text, margin=SIGNAL_MARGIN, required=bool(use_classifier))
+    heard = learned_signalen.predict(text, margin=SIGNAL_MARGIN, required=bool(use_classifier))
     return {**lexicon, **{name: words for name, words in heard.items() if name not in lexicon}}

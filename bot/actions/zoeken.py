@@ -10,6 +10,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from core.taxonomy import label
 from sociale_kaart.models import IAD_LEVELS
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ class Offer:
         if english:
             why = f"In {self.gemeente}." if self.gemeente else ""
         elif self.code:
-            from core.taxonomy import label
-
             why = f"Voor uw vraag over {label(self.code).lower()}" + (
                 f", in {self.gemeente}." if self.gemeente else "."
             )
@@ -110,8 +109,6 @@ def build_queries(
     for code in codes[:3]:
         parts = list(woorden.get(code, []))
         if english:
-            from core.taxonomy import label
-
             parts.insert(0, label(code))
         answer = antwoorden.get(code)
         if answer and not answer.startswith("/"):
@@ -134,6 +131,8 @@ def find_offers(
     """Up to `limit` offers: the best hit for each levensgebied first, then the next best.
     Raises whatever the search raises (the action tells the resident and gives the phone)."""
     if search is None:
+        # heavy: knowledge.search loads spaCy (about 3 s); the action server's warm-up loads it
+        # in the background, and tests or eval that import the actions without searching skip it
         from knowledge.search import search_directory as search
 
     per_query = []
