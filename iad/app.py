@@ -7,10 +7,19 @@ import logging
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+import inbox
 from conversations.front_door import FrontDoor
+from conversations.outbound import deliver
 from conversations.rasa_client import RasaClient
 from core.config import Settings, get_settings
 from core.db import get_engine, session_factory
+from handover.regie import forget
+from handover.tickets import raise_for_crisis
+from iad import rate_limits
+from iad.health import bp as health_bp
+from webhooks.channels import init_app as init_channels
+from webhooks.hsds_api import bp as hsds_api_bp
+from webhooks.web import bp as web_bp
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -27,10 +36,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     make_session = session_factory(get_engine(settings.database_url))
-    from conversations.outbound import deliver
-    from handover.regie import forget
-    from handover.tickets import raise_for_crisis
-
     app.extensions["front_door"] = FrontDoor(
         settings,
         RasaClient(settings),
@@ -50,20 +55,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         if db is not None:
             db.close()
 
-    from iad.health import bp as health_bp
-    from webhooks.channels import init_app as init_channels
-    from webhooks.hsds_api import bp as hsds_api_bp
-    from webhooks.web import bp as web_bp
-
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(hsds_api_bp)  # read-only HSDS 3.0 API over the sociale kaart
     init_channels(app)  # widget + demo page, Twilio WhatsApp and voice, the WhatsApp sender for staff replies
-    import inbox
-
     inbox.init_app(app)  # staff inbox under /inbox/, with CSRF on its forms only
-    from iad import rate_limits
-
     rate_limits.init_app(app, settings)  # on the chat API and the staff login
 
     @app.errorhandler(HTTPException)

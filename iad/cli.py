@@ -11,8 +11,11 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import click
+from waitress import serve as waitress_serve
 
 from core.config import PROJECT_ROOT, get_settings
+from core.db import session_scope
+from iad.rasa_process import rasa_bin, rasa_env, run_command, train_if_changed
 
 
 def _echo_json(data) -> None:
@@ -42,24 +45,24 @@ def setup(skip_train: bool, no_demo_data: bool) -> None:
         steps.append((name, time.perf_counter() - started, result))
         click.echo(f"setup: {name}: {result} ({time.perf_counter() - started:.1f}s)")
 
-    from knowledge.embedding_model import ensure_embedding_model
+    # The imports in this command load when `iad setup` runs: at the top they would slow down
+    # every `iad` command (`iad --help` takes 0.6 s) by the time given with each.
+    from knowledge.embedding_model import ensure_embedding_model  # 0.15 s
 
     step("embedding model", lambda: ensure_embedding_model(settings))
     step("database", lambda: upgrade_database())
     if not no_demo_data:
-        from iad.demo_data import load_demo_directory
-        from inbox.demo import ensure_demo_teams
+        from iad.demo_data import load_demo_directory  # setup only: 2-3 s (knowledge.search loads spaCy)
+        from inbox.demo import ensure_demo_teams  # setup only: 0.06 s
 
         step("demo sociale kaart", lambda: load_demo_directory())
 
         def demo_teams():
-            from core.db import session_scope
-
             with session_scope() as session:
                 return ensure_demo_teams(session, settings.loket_phone)
 
         step("demo wijkteams", demo_teams)
-    from understanding import crisis, levensgebieden, signalen
+    from understanding import crisis, levensgebieden, signalen  # setup only: 0.2 s
 
     step("crisis detector", lambda: crisis.ensure_model())
     step("levensgebieden classifier", lambda: levensgebieden.ensure_model())
@@ -76,18 +79,15 @@ def setup(skip_train: bool, no_demo_data: bool) -> None:
         ).stdout.strip(),
     )
     if not skip_train:
-        from iad.rasa_process import train_if_changed
-
         step("rasa model", lambda: "trained" if train_if_changed(settings) else "up to date")
 
 
 def rasa_python() -> Path:
-    from iad.rasa_process import rasa_bin
-
     return rasa_bin().with_name("python")
 
 
 def upgrade_database(url: str | None = None) -> str:
+    # alembic would add 0.15 s to every `iad` command at the top; only setup and `iad db upgrade` need it
     from alembic import command
     from alembic.config import Config
 
@@ -149,8 +149,7 @@ def run() -> None:
 @click.option("--threads", type=int, default=8)
 def serve(port: int | None, threads: int) -> None:
     """The web app on waitress."""
-    from waitress import serve as waitress_serve
-
+    # the web app (Flask, the channels, the inbox) would add 0.65 s to every `iad` command at the top
     from iad.app import create_app
 
     settings = get_settings()
@@ -188,8 +187,6 @@ def rasa() -> None:
 @rasa.command("run")
 @click.option("--port", type=int, default=None)
 def rasa_run(port: int | None) -> None:
-    from iad.rasa_process import rasa_env, run_command
-
     settings = get_settings()
     command = run_command(settings, port)
     os.chdir(PROJECT_ROOT)
@@ -199,8 +196,6 @@ def rasa_run(port: int | None) -> None:
 @rasa.command("train")
 @click.option("--force", is_flag=True)
 def rasa_train(force: bool) -> None:
-    from iad.rasa_process import train_if_changed
-
     click.echo("trained" if train_if_changed(get_settings(), force=force) else "up to date")
 
 
@@ -227,7 +222,7 @@ def import_command(
 ) -> None:
     """Import a sociale kaart (HSDS JSON/CSV, simple CSV, Twente JSON Lines): validated first,
     one transaction, every bad row reported with its line and reason."""
-    from sociale_kaart.importer import import_file
+    from sociale_kaart.importer import import_file  # would add 0.1 s to every `iad` command at the top
 
     report = import_file(path, fmt=fmt, dataset=dataset, prune=prune, dry_run=dry_run, gemeente=gemeente)
     _echo_json(report.to_dict())
@@ -240,6 +235,6 @@ def import_command(
 @click.option("--format", "fmt", default=None, help=".json / .jsonl / .zip or a folder (HSDS CSV).")
 def export_command(path: Path, fmt: str | None) -> None:
     """Write the directory as HSDS."""
-    from sociale_kaart.exporter import export_hsds
+    from sociale_kaart.exporter import export_hsds  # would add 0.08 s to every `iad` command at the top
 
     _echo_json(export_hsds(path, fmt=fmt))

@@ -46,6 +46,8 @@ def _action_server() -> dict:
 
 
 def _search_index() -> dict:
+    # heavy: knowledge.search loads spaCy (about 3 s); the web app never searches, only
+    # /health asks for the index status
     from knowledge.search import index_status
 
     try:

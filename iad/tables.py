@@ -4,8 +4,12 @@ above it."""
 
 from __future__ import annotations
 
+# Imported for what importing them does: each module declares its tables on core.db.Base.
+import conversations.models  # noqa: F401
+import handover.models  # noqa: F401
+import sociale_kaart.models  # noqa: F401
+
 
 def import_all_models() -> None:
-    import conversations.models  # noqa: F401
-    import handover.models  # noqa: F401
-    import sociale_kaart.models  # noqa: F401
+    """Every table is on core.db.Base.metadata once this module is imported (the imports
+    above); the callers (migrations/env.py, the tests) call this to say that they need them."""

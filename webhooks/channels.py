@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webhooks import voice, whatsapp, widget
+
 
 def init_app(app: Flask) -> None:
-    from webhooks import voice, whatsapp, widget
-
     app.register_blueprint(widget.bp)
     settings = app.config["IAD_SETTINGS"]
     if not (settings.is_development or settings.twilio_configured):
