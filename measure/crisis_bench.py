@@ -18,6 +18,7 @@ from core.config import Settings
 from core.crisis import crisis_numbers
 from measure.dialogues import WebChatDriver, make_driver
 from measure.search_bench import percentile
+from measure.stack import _free_port, start_stack
 
 # One plain message per crisis code, written for this benchmark (the detector answers them
 # in its sure tier; the benchmark measures speed, not recognition).
@@ -65,8 +66,6 @@ def measure_crisis_turns(base_url: str, settings: Settings, rounds: int) -> dict
 
 
 def bench_crisis_with_rasa_stopped(settings: Settings, log_dir: Path, rounds: int = 2) -> dict:
-    from measure.stack import _free_port, start_stack
-
     stack = start_stack(web_port=_free_port(), rasa_port=_free_port(), action_port=_free_port(), log_dir=log_dir)
     try:
         stack.wait_until_up()

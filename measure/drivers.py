@@ -21,7 +21,10 @@ from xml.etree import ElementTree
 import requests
 from twilio.request_validator import RequestValidator
 
+from conversations.addresses import latest_open_conversation
+from conversations.models import Conversation, conversation_summary
 from core.config import Settings
+from core.db import get_engine, session_factory
 
 
 class _SignedPoster:
@@ -46,9 +49,6 @@ class _SignedPoster:
 
 def summary_from_database(settings: Settings) -> Callable[[str | None], dict]:
     def summarize(conversation_id: str | None) -> dict:
-        from conversations.models import Conversation, conversation_summary
-        from core.db import get_engine, session_factory
-
         session = session_factory(get_engine(settings.database_url))()
         try:
             conversation = session.get(Conversation, conversation_id) if conversation_id else None
@@ -99,9 +99,6 @@ class WhatsAppDriver:
         return [r for r in replies if not r.startswith("U chat met de digitale assistent")]
 
     def conversation_id(self, number: str) -> str | None:
-        from conversations.addresses import latest_open_conversation
-        from core.db import get_engine, session_factory
-
         session = session_factory(get_engine(self.settings.database_url))()
         try:
             conversation = latest_open_conversation(session, self.settings, "whatsapp", number)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.actions import levensgebieden as lg
 from core.crisis import POSSIBLE, SURE
 from core.taxonomy import LEVENSGEBIED_CODES
 from understanding import crisis as crisis_detector
@@ -65,8 +66,6 @@ def crisis_rates(cases: list[dict], codes: list[str | None]) -> dict:
 
 
 def predict_levensgebieden(text: str, mode: str) -> set[str]:
-    from bot.actions import levensgebieden as lg
-
     if mode == "lexicon":
         return set(lg.detect_lexicon(text))
     if mode == "classifier":

@@ -16,7 +16,11 @@ from pathlib import Path
 
 import yaml
 
+import sociale_kaart.models  # noqa: F401 - registers the tables the scratch database needs
 from core.db import Base, make_engine
+from knowledge.search import DirectorySearch
+from measure.search_tuning import tune as tune_searcher
+from sociale_kaart.importer import TWENTE_FILE, import_file
 
 MODES = ("hybrid", "bm25", "bm25_dutch", "dense")
 
@@ -118,10 +122,6 @@ def evaluate_search(
 
     The scratch database lives in a temporary folder and is removed afterwards; the labels
     only name directory ids, so articles are left out unless include_articles."""
-    import sociale_kaart.models  # noqa: F401 - registers the tables
-    from knowledge.search import DirectorySearch
-    from sociale_kaart.importer import TWENTE_FILE, import_file
-
     case_list = load_cases(cases)
     directory = Path(directory) if directory else TWENTE_FILE
     with tempfile.TemporaryDirectory(prefix="iad-eval-") as tmp:
@@ -136,8 +136,6 @@ def evaluate_search(
             searcher.refresh(force=True)
             build = time.perf_counter() - start
             if tune:
-                from measure.search_tuning import tune as tune_searcher
-
                 return tune_searcher(searcher, case_list)
             per_mode = evaluate_searcher(searcher, case_list, details=details)
         finally:

@@ -19,8 +19,15 @@ import statistics
 import time
 from pathlib import Path
 
+import sociale_kaart.models  # noqa: F401 - registers the tables the bench database needs
 from core.config import get_settings
 from core.db import Base, make_engine, session_scope
+from core.taxonomy import label as levensgebied_label
+from knowledge.embeddings import get_model
+from sociale_kaart.hsds import levensgebied_attribute, normalize_record
+from sociale_kaart.importer import ImportReport, store_records
+from sociale_kaart.twente import TWENTE_TAXONOMY, theme_levensgebieden
+from sociale_kaart.validation import check_record, known_gemeenten
 
 ORG_WORDS = [
     "Welzijn",
@@ -159,11 +166,6 @@ BENCH_QUERIES = [
 
 def generate_records(n: int, *, seed: int = 0) -> list[dict]:
     """n fictional, valid HSDS records over the configured region's gemeenten."""
-    from core.taxonomy import label as levensgebied_label
-    from sociale_kaart.hsds import levensgebied_attribute
-    from sociale_kaart.twente import TWENTE_TAXONOMY, theme_levensgebieden
-    from sociale_kaart.validation import known_gemeenten
-
     rng = random.Random(seed)
     gemeenten = sorted(set(known_gemeenten().values()))
     themes = list(OFFERS)
@@ -236,14 +238,10 @@ def bench_search(services: int = 10000, *, seed: int = 0, rounds: int = 10, work
     """Returns {"services", "import_seconds", "index_build_seconds", "passages_embedded",
     "search_ms": {"p50", "p95", "max", "n"}, ...}. Searches run pinned to one CPU core
     with one torch thread; the index build may use every core."""
-    import torch
+    # heavy: crisis_bench and dialogue_bench import this module for percentile() only
+    import torch  # about 1.5 s
 
-    import sociale_kaart.models  # noqa: F401 - registers the tables
-    from knowledge.embeddings import get_model
-    from knowledge.search import DirectorySearch
-    from sociale_kaart.hsds import normalize_record
-    from sociale_kaart.importer import ImportReport, store_records
-    from sociale_kaart.validation import check_record
+    from knowledge.search import DirectorySearch  # heavy: loads spaCy (about 3 s), as torch above
 
     workdir = Path(workdir or get_settings().data_dir / "bench")
     workdir.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from knowledge.embeddings import embed_queries
 from knowledge.index import SearchConfig
 from knowledge.search import place_in_query
 
@@ -24,8 +25,6 @@ FOLDS = 5
 
 
 def _stats(searcher, cases: list[dict], w_dense: float) -> list[dict]:
-    from knowledge.embeddings import embed_queries
-
     index = searcher.index
     index.config = index.config.with_(w_dense=w_dense, w_bm25=round(1 - w_dense, 2))
     vectors = embed_queries([c["query"] for c in cases])
