@@ -7,6 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from core.config import get_settings
+from core.messages import text
 
 
 @lru_cache(maxsize=4)
@@ -85,8 +86,14 @@ def day_and_date(moment: datetime) -> str:
 
 def dutch_deadline(moment: datetime, now: datetime | None = None) -> str:
     """For residents: 'vandaag vóór 16:00', 'morgen vóór 12:00', 'vrijdag 17 mei vóór 09:00'."""
+    return deadline_text(moment, "nl", now)
+
+
+def deadline_text(moment: datetime, lang: str, now: datetime | None = None) -> str:
+    """The promise in the resident's language: 'morgen vóór 12:00', 'Monday 7 December before 12:00'."""
     kind, m = deadline_day(moment, now)
-    return f"{DAY_WORDS.get(kind) or day_and_date(m)} vóór {m:%H:%M}"
+    day = day_and_date(m) if lang != "en" else f"{m:%A} {m.day} {m:%B}"  # %A/%B: C locale, English
+    return text(f"deadline.{kind}", lang, day=day, time=f"{m:%H:%M}")
 
 
 def duration(delta: timedelta) -> str:

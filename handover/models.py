@@ -83,6 +83,25 @@ CLOSING_REASONS = {
 }
 
 
+# A melding by someone else (a neighbour, family member, volunteer, professional): the
+# codes the bot stores, with the labels the inbox shows.
+MELDER_RELATIONS = {
+    "familie": "Familie",
+    "buur": "Buurman of buurvrouw",
+    "vriend": "Vriend of kennis",
+    "beroep": "Via werk of vrijwilligerswerk",
+    "anders": "Anders",
+}
+BETROKKENE_WEET = {
+    "eens": "Weet het en vindt het goed",
+    "niet_eens": "Weet het, wil het niet",
+    "weet_niet": "Weet het niet",
+    "onbekend": "Onbekend",
+}
+# What the melder thinks: how soon something should happen (sets the ticket's urgency).
+MELDING_URGENCY = {"vandaag": "hoog", "week": "normaal", "wachten": "laag"}
+
+
 # --- teams, wijken, staff ---------------------------------------------------------------
 
 team_member = Table(
@@ -215,6 +234,12 @@ class HandoverTicket(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_team.id", ondelete="SET NULL"), index=True)
     assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_staff_user.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default=TicketStatus.NIEUW, index=True)
+    # A melding (signaal) by someone else about this resident: who the melder is to them, since
+    # when, whether the person knows, and whether the melder wants to hear that it was picked
+    # up (MELDING_FIELDS). None for a resident's own question. The melder is the conversation.
+    melding: Mapped[dict | None] = mapped_column(JSON)
+    # When the melder was told that the melding was picked up (terugkoppeling, once).
+    terugkoppeling_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closing_reason: Mapped[str | None] = mapped_column(String(32))
     closing_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -238,6 +263,10 @@ class HandoverTicket(Base):
     @property
     def is_open(self) -> bool:
         return self.status != TicketStatus.AFGEROND
+
+    @property
+    def is_melding(self) -> bool:
+        return self.melding is not None
 
     @property
     def transcript_shared(self) -> bool:

@@ -14,13 +14,17 @@ from sqlalchemy.orm import Session
 from conversations.models import Conversation, as_utc, utcnow
 from core.config import get_settings
 from core.crisis import crisis_numbers
+from core.messages import text
 from core.opening_hours import sla_deadline
 from core.taxonomy import LEVENSGEBIED_CODES, label
-from core.timefmt import dutch_deadline, loket_zone
+from core.timefmt import deadline_text, loket_zone
 from handover import audit
 from handover.models import (
+    BETROKKENE_WEET,
     CONSENT_SCOPES,
     CONTACT_PREFERENCES,
+    MELDER_RELATIONS,
+    MELDING_URGENCY,
     OPEN_STATUSES,
     REASONS,
     HandoverTicket,
@@ -125,6 +129,7 @@ def open_handover_ticket(
     summary: str | None = None,
     due_at: datetime | None = None,
     safe_contact_only: bool = False,
+    melding: dict | None = None,
     inbox_settings: InboxSettings | None = None,
     now: datetime | None = None,
 ) -> HandoverTicket:
@@ -141,6 +146,8 @@ def open_handover_ticket(
       without it, the SLA of the urgency sets the deadline.
     safe_contact_only: domestic violence: the resident chose the one way of contact that is
       safe (or "zelf": none); the summary starts with that warning for colleagues.
+    melding: a melding by someone else about the resident concerned (see clean_melding); the
+      conversation is the melder's, the postcode is the concerned person's.
     """
     reasons = [reason] if isinstance(reason, str) else list(dict.fromkeys(reason))
     if not reasons or any(r not in REASONS for r in reasons):
@@ -157,6 +164,7 @@ def open_handover_ticket(
             "no consent: nothing personal may be shared (give the resident information and the loket's number)"
         )
     postcode = normalise_postcode(postcode)
+    melding = clean_melding(melding) if melding is not None else None
 
     existing = session.scalar(
         select(HandoverTicket)
@@ -204,6 +212,7 @@ def open_handover_ticket(
         postcode=postcode,
         wijk=wijk,
         team=team,
+        melding=melding,
         created_at=now,
         # Stored in UTC, as every time is (SQLite keeps no time zone).
         due_at=as_utc(due_at or sla_due(now, urgency, inbox_settings)).astimezone(timezone.utc),
@@ -221,9 +230,29 @@ def open_handover_ticket(
             "acute_danger": acute_danger,
             "team_id": team.id if team else None,
             "wijk_id": wijk.id if wijk else None,
+            "melding": melding is not None,
         },
     )
     return ticket
+
+
+def clean_melding(melding: dict) -> dict:
+    """The melding's fields, checked: relatie (MELDER_RELATIONS), weet (BETROKKENE_WEET),
+    urgentie (MELDING_URGENCY), sinds (the melder's words, at most 120 characters) and
+    terugkoppeling (the melder wants to hear that it was picked up). Unknown keys are refused."""
+    unknown = set(melding) - {"relatie", "weet", "urgentie", "sinds", "terugkoppeling"}
+    if unknown:
+        raise HandoverRefused(f"unknown melding fields: {sorted(unknown)}")
+    for key, allowed in (("relatie", MELDER_RELATIONS), ("weet", BETROKKENE_WEET), ("urgentie", MELDING_URGENCY)):
+        if melding.get(key) is not None and melding[key] not in allowed:
+            raise HandoverRefused(f"melding {key} must be one of {sorted(allowed)}, got {melding[key]!r}")
+    return {
+        "relatie": melding.get("relatie"),
+        "weet": melding.get("weet"),
+        "urgentie": melding.get("urgentie"),
+        "sinds": " ".join(str(melding.get("sinds") or "").split())[:120] or None,
+        "terugkoppeling": bool(melding.get("terugkoppeling")),
+    }
 
 
 def open_callback_ticket(
@@ -251,16 +280,6 @@ def open_callback_ticket(
     )
 
 
-_HOW = {
-    "bellen": "belt u",
-    "whatsapp": "stuurt u een WhatsApp-bericht",
-    "chat": "stuurt u hier een bericht",
-    "huisbezoek": "neemt contact met u op om langs te komen",
-    "zelf": "wacht op uw telefoontje. Wij bellen, appen en schrijven u niet",
-    None: "neemt contact met u op",
-}
-
-
 def sla_due(now: datetime, urgency: str, inbox_settings: InboxSettings) -> datetime:
     """When the ticket is due: acute danger in clock hours (someone is on duty for it, and
     the resident has had the crisis numbers); every other urgency in opening days of the
@@ -273,32 +292,46 @@ def sla_due(now: datetime, urgency: str, inbox_settings: InboxSettings) -> datet
     return sla_deadline(get_settings().loket_hours, local_now, hours) or now + timedelta(hours=hours)
 
 
-def handover_packet(ticket: HandoverTicket, *, now: datetime | None = None) -> dict:
-    """What the bot tells the resident, in B1 Dutch, plus the same facts as data."""
+def handover_packet(ticket: HandoverTicket, *, lang: str = "nl", now: datetime | None = None) -> dict:
+    """What the bot tells the resident (B1, from the message catalogue, in `lang`), plus the
+    same facts as data. A melding by someone else promises nothing about the person concerned."""
     settings = get_settings()
     who = ticket.team.name if ticket.team else settings.loket_name
-    by_when = dutch_deadline(ticket.due_at, now)
+    by_when = deadline_text(ticket.due_at, lang, now)
     shared = [CONSENT_SCOPES[s] for s in ticket.consent_scope or []]
-    lines = []
-    if ticket.acute_danger and not ticket.consent_given:
-        lines.append(f"Omdat u misschien in gevaar bent, heb ik ons gesprek doorgegeven aan {who}.")
-    else:
-        lines.append(f"Ik heb uw vraag doorgegeven aan {who}.")
-    lines.append(f"Een medewerker {_HOW.get(ticket.contact_preference, _HOW[None])}.")
-    veilig_thuis = crisis_numbers(settings)["geweld"]
-    if ticket.contact_preference == "zelf":
-        lines.append(
-            f"Bel wanneer het voor u veilig is. Veilig Thuis kunt u ook bellen: gratis {veilig_thuis}, dag en nacht."
-        )
-    else:
-        lines.append(f"Dat gebeurt {by_when}.")
-    if ticket.contact_window:
-        lines.append(f"We houden rekening met uw voorkeur: {ticket.contact_window}.")
-    if ticket.summary_shared:
-        lines.append("Zij weten al wat u mij vertelde. U hoeft uw verhaal niet opnieuw te doen.")
-    lines.append(f"Uw nummer is {ticket.reference}.")
     phone = ticket.team.phone if ticket.team and ticket.team.phone else settings.loket_phone
-    lines.append(f"Wilt u eerder iemand spreken? Bel {phone}.")
+    veilig_thuis = crisis_numbers(settings)["geweld"]
+
+    def say(key: str, **values: object) -> None:
+        lines.append(text(key, lang, **values))
+
+    lines: list[str] = []
+    if ticket.is_melding:
+        say("melding.passed_on", team=who)
+        say("melding.no_promise")
+        say("melding.questions")
+        if (ticket.melding or {}).get("terugkoppeling"):
+            web = ticket.conversation is not None and ticket.conversation.channel == "web"
+            say("melding.terugkoppeling_web" if web else "melding.terugkoppeling")
+    else:
+        if ticket.acute_danger and not ticket.consent_given:
+            say("handover.passed_on_danger", team=who)
+        else:
+            say("handover.passed_on", team=who)
+        say("handover.how." + (ticket.contact_preference or "onbekend"))
+        if ticket.contact_preference == "zelf":
+            say("handover.call_when_safe", veilig_thuis=veilig_thuis)
+        else:
+            say("handover.when", by_when=by_when)
+        if ticket.contact_window:
+            say("handover.window", window=ticket.contact_window)
+        # "They know what you told me" only when they can read it: a summary is not the story.
+        if ticket.transcript_shared:
+            say("handover.conversation_shared")
+        elif ticket.summary_shared:
+            say("handover.summary_shared")
+    say("handover.reference", reference=ticket.reference)
+    say("handover.sooner", phone=phone)
     return {
         "ticket_id": ticket.id,
         "reference": ticket.reference,
@@ -315,6 +348,7 @@ def handover_packet(ticket: HandoverTicket, *, now: datetime | None = None) -> d
         "consent_given": ticket.consent_given,
         "shared": shared,
         "acute_danger": ticket.acute_danger,
+        "melding": ticket.is_melding,
         "veilig_thuis": veilig_thuis,
         "message": " ".join(lines),
     }

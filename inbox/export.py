@@ -14,9 +14,11 @@ from conversations.models import as_utc
 from core.taxonomy import label
 from core.timefmt import dutch_datetime
 from handover.models import (
+    BETROKKENE_WEET,
     CLOSING_REASONS,
     CONSENT_SCOPES,
     CONTACT_PREFERENCES,
+    MELDER_RELATIONS,
     REASONS,
     STATUSES,
     URGENCY_LABELS,
@@ -74,6 +76,14 @@ def ticket_export(session: Session, ticket: HandoverTicket, *, phone: str | None
             "channel": ticket.conversation.channel,
             "phone": phone,
         },
+        # A melding by someone else: the contact above is the melder's, the postcode and wijk
+        # below are the person's concerned.
+        "melding": {
+            **ticket.melding,
+            "terugkoppeling_at": _iso(ticket.terugkoppeling_at),
+        }
+        if ticket.is_melding
+        else None,
         "postcode": ticket.postcode,
         "wijk": ticket.wijk.name if ticket.wijk else None,
         "team": ticket.team.name if ticket.team else None,
@@ -151,6 +161,12 @@ def ticket_pdf(session: Session, ticket: HandoverTicket, font_path: str, *, phon
     )
     pdf.field("Kanaal", ticket.conversation.channel + (f", telefoon {phone}" if phone else ""))
     pdf.field("Wijk / team", " / ".join(x for x in (data["wijk"], data["team"]) if x) or None)
+    if ticket.melding is not None:
+        melding = ticket.melding
+        pdf.heading("Signaal: melding door iemand anders", 11)
+        pdf.field("Melder is", MELDER_RELATIONS.get(melding.get("relatie") or "", "onbekend"))
+        pdf.field("Betrokkene weet ervan", BETROKKENE_WEET.get(melding.get("weet") or "", "onbekend"))
+        pdf.field("Sinds", melding.get("sinds") or "onbekend")
     if data["closing_reason"]:
         pdf.field(
             "Afgerond", data["closing_reason"]["label"] + (f": {ticket.closing_note}" if ticket.closing_note else "")

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from conversations.addresses import resident_address
 from conversations.models import Message, Status, as_utc, utcnow
 from conversations.outbound import DeliveryFailed, hand_back, send_staff_reply, take_over
 from core.timefmt import duration
@@ -26,6 +27,7 @@ from handover.models import (
     TicketNote,
     TicketStatus,
 )
+from handover.terugkoppeling import tell_melder
 
 MAX_TEXT = 4000
 log = logging.getLogger(__name__)
@@ -222,6 +224,8 @@ def change_status(
         ticket.assigned_user = user
     ticket.status = status
     audit.record(session, "status_changed", user=user, ticket=ticket, detail=detail, ip=ip)
+    if status == TicketStatus.AFGEROND and ticket.is_melding:
+        tell_melder(session, ticket)  # only when the melder asked for it, and only once
 
 
 def reply(session: Session, ticket: HandoverTicket, user: StaffUser, text: str, ip: str | None = None) -> Message:
@@ -277,8 +281,6 @@ def resident_phone(settings, ticket: HandoverTicket) -> str | None:
     """The number the resident wrote or called from (or, on the web, gave to be called back
     on), for calling back: only with their consent (or in acute danger). Decrypted on demand;
     the view that shows it is audited."""
-    from conversations.addresses import resident_address
-
     if not (ticket.consent_given or ticket.acute_danger):
         return None
     try:

@@ -15,9 +15,11 @@ from core.taxonomy import levensgebieden as all_levensgebieden
 from core.timefmt import dutch_datetime
 from handover import audit
 from handover.models import (
+    BETROKKENE_WEET,
     CLOSING_REASONS,
     CONSENT_SCOPES,
     CONTACT_PREFERENCES,
+    MELDER_RELATIONS,
     REASONS,
     STATUSES,
     URGENCY_LABELS,
@@ -71,6 +73,8 @@ def _labels():
         "CONTACT_PREFERENCES": CONTACT_PREFERENCES,
         "CONSENT_SCOPES": CONSENT_SCOPES,
         "CLOSING_REASONS": CLOSING_REASONS,
+        "MELDER_RELATIONS": MELDER_RELATIONS,
+        "BETROKKENE_WEET": BETROKKENE_WEET,
         "SENDER_LABELS": SENDER_LABELS,
         "LEVENSGEBIEDEN": {lg.code: lg.label for lg in all_levensgebieden()},
         "staff": g.get("staff"),

@@ -11,6 +11,7 @@ import yaml
 
 from core.config import Settings
 from core.crisis import crisis_numbers
+from measure.drivers import VoiceDriver, WhatsAppDriver
 
 # --details shows every reply, cut to this length: enough to see what the bot did.
 REPLY_CHARS = 140
@@ -57,8 +58,6 @@ def _digits(text: str) -> str:
 def make_driver(channel: str, base_url: str, settings: Settings):
     if channel == "web":
         return WebChatDriver(base_url)
-    from measure.drivers import VoiceDriver, WhatsAppDriver
-
     return {"whatsapp": WhatsAppDriver, "voice": VoiceDriver}[channel](base_url, settings)
 
 
@@ -70,6 +69,10 @@ def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, chan
     handover_right = 0
     tp = fp = fn = 0
     crisis_turns = crisis_first = 0
+    # Cases labelled `melding` (eval/blind/meldingen.yml): was the worry about someone else
+    # taken up as a melding (the handover offered for zorg_om_ander)? A crisis of the other
+    # person goes the crisis way and is scored as a crisis instead.
+    meldingen = melding_hits = not_meldingen = melding_false = 0
     turn_seconds: list[float] = []
     details = []
     for case in cases:
@@ -96,9 +99,18 @@ def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, chan
             # On the phone numbers are spoken digit by digit: compare the digits.
             crisis_ok = number in reply or (channel == "voice" and _digits(number) in _digits(reply))
             crisis_first += crisis_ok
+        melding_ok = None
+        if "melding" in expect and not expect.get("crisis"):
+            as_melding = summary.get("handover_reason") == "zorg_om_ander"
+            melding_ok = as_melding == bool(expect["melding"])
+            if expect["melding"]:
+                meldingen, melding_hits = meldingen + 1, melding_hits + as_melding
+            else:
+                not_meldingen, melding_false = not_meldingen + 1, melding_false + as_melding
         details.append(
             {
                 "id": case["id"],
+                "melding_ok": melding_ok,
                 "handover_ok": handover_ok,
                 "expected_handover": bool(expect.get("handover")),
                 "handover_offered": summary["handover_offered"],
@@ -117,6 +129,8 @@ def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, chan
         "handover_accuracy": round(handover_right / len(cases), 4),
         "levensgebieden_f1": round(_f1(tp, fp, fn), 4),
         "crisis_first_reply": round(crisis_first / crisis_turns, 4) if crisis_turns else None,
+        "melding_recall": round(melding_hits / meldingen, 4) if meldingen else None,
+        "melding_false_rate": round(melding_false / not_meldingen, 4) if not_meldingen else None,
         "n": len(cases),
         "channel": channel,
         "turn_latency_p95_ms": round(1000 * turn_seconds[int(0.95 * (len(turn_seconds) - 1))], 1)

@@ -182,7 +182,7 @@ def test_acute_danger_opens_a_flagged_ticket_without_consent_and_says_so(databas
     assert ticket.contact_preference == "chat"
     assert ticket.reasons == ["crisis"]
     assert msgs[0]["response"] == "utter_handover_acuut"
-    assert msgs[1]["text"].startswith("Omdat u misschien in gevaar bent")
+    assert msgs[1]["text"].startswith("U bent misschien in gevaar. Daarom heb ik ons gesprek doorgegeven")
     assert {"handover_ticket": ticket.id} in [m.get("custom") for m in msgs]
     assert {"event": "slot", "name": "handover_advies", "value": False} in [
         {k: e.get(k) for k in ("event", "name", "value")} for e in events

@@ -176,6 +176,38 @@ def test_a_web_resident_who_wants_a_call_gives_a_number_that_only_the_inbox_can_
     assert events and not any("24681357" in row[0] for row in events)
 
 
+def test_a_neighbour_who_worries_makes_a_melding_about_the_person_not_about_herself(stack):
+    """Issue 15: the melder is asked about the person concerned, the ticket is a signaal for
+    that person's wijkteam, and nothing is promised about the person."""
+    cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
+    replies = say(
+        stack,
+        cid,
+        "Ik maak me zorgen om mijn buurvrouw. Ze is 84, komt al weken de deur niet uit en de post stapelt zich op.",
+    )
+    texts = " ".join(m["text"] for m in replies)
+    assert "Kunnen mensen om u heen" not in texts  # nothing about the melder's own network
+    assert "doorgeven" in texts, replies  # the offer to pass the worry on
+    replies = press(stack, cid, replies, "/affirm")
+    replies = press(stack, cid, replies, '"samenvatting"')
+    assert any("Wie is die persoon voor u?" in m["text"] for m in replies), replies
+    replies = press(stack, cid, replies, '"buur"')
+    replies = say(stack, cid, "een week of drie")
+    replies = press(stack, cid, replies, '"weet_niet"')
+    replies = press(stack, cid, replies, '"week"')
+    assert any("postcode van die persoon" in m["text"] for m in replies), replies
+    replies = say(stack, cid, "7511 AB")
+    replies = press(stack, cid, replies, '"chat"')
+    replies = press(stack, cid, replies, '"ja"')
+    reply = " ".join(m["text"] for m in replies)
+    assert "Ik heb uw melding doorgegeven" in reply and "niet beloven" in reply, replies
+    with create_engine(stack.db_url).connect() as conn:
+        melding, reasons = conn.execute(
+            text("SELECT melding, reasons FROM inbox_handover_ticket WHERE conversation_id = :cid"), {"cid": cid}
+        ).one()
+    assert '"relatie": "buur"' in melding and '"weet": "weet_niet"' in melding and "zorg_om_ander" in reasons
+
+
 # Last: it stops Rasa for the rest of the module.
 def test_with_rasa_killed_the_web_app_still_answers_and_loses_nothing(stack):
     cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]

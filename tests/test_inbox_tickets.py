@@ -59,7 +59,7 @@ def test_acute_danger_without_consent_is_shared_and_flagged(db, world):
     assert ticket.transcript_shared and ticket.levensgebieden == {"veiligheid": ["ligt op de grond"]}
     assert ticket.team_id == world.loket.id  # no postcode: the default team
     packet = handover_packet(ticket)
-    assert packet["message"].startswith("Omdat u misschien in gevaar bent")
+    assert packet["message"].startswith("U bent misschien in gevaar. Daarom heb ik ons gesprek doorgegeven")
 
 
 def test_consent_scope_limits_what_is_shared(db, world, client):
@@ -118,6 +118,15 @@ def test_handover_packet_tells_who_how_and_when(db, world):
     assert packet["due_text"] in packet["message"] and ticket.reference in packet["message"]
     assert "dinsdagmiddag" in packet["message"]
     assert "morgen" in packet["due_text"] or "vandaag" in packet["due_text"]  # 24 hours for 'hoog'
+
+
+def test_they_know_your_story_is_said_only_when_they_can_read_the_conversation(db, world):
+    """A summary is not the story: "you need not tell it again" only with the conversation shared."""
+    summary_only = handover_packet(make_ticket(db, consent=["samenvatting"], postcode="7512"))["message"]
+    assert "korte samenvatting" in summary_only and "niet opnieuw" not in summary_only
+    db.query(HandoverTicket).delete()
+    both = handover_packet(make_ticket(db, consent=["samenvatting", "gesprek"], postcode="7512"))["message"]
+    assert "Zij kunnen ons gesprek lezen. U hoeft uw verhaal niet opnieuw te doen." in both
 
 
 # --- working a ticket -------------------------------------------------------------------

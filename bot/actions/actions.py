@@ -16,7 +16,7 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import zoeken
-from bot.actions.handover import HANDOVER_SLOTS, _intent, _settings
+from bot.actions.handover import FORM_SLOTS, _intent, _settings
 from bot.actions.levensgebieden import (
     detect_language,
     detect_signalen,
@@ -25,7 +25,10 @@ from bot.actions.levensgebieden import (
 )
 from bot.training_data import bot_crisis_code
 from core.bot_contract import BOT_HANDOVER_REASONS, Payload
-from core.taxonomy import merge_words
+from core.crisis import crisis_reply
+from core.db import session_scope
+from core.taxonomy import LEVENSGEBIED_CODES, merge_words
+from sociale_kaart.gaps import record_unmet
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,21 @@ def report_levensgebieden(dispatcher: CollectingDispatcher, tracker: Tracker) ->
         dispatcher.utter_message(json_message={Payload.LEVENSGEBIEDEN: woorden})
 
 
+def crisis_of_someone_else(tracker: Tracker) -> bool:
+    """A melder tells of another person's crisis (a neighbour who wants to end it, a child with
+    bruises): after the numbers, the handover is a melding about that person, asked once. Acute
+    danger is never a melding: that ticket opens at once (action_handover_acuut)."""
+    code = tracker.get_slot("crisis_handled") or crisis_code(tracker)
+    signalen = tracker.get_slot("signalen") or {}
+    eerder = tracker.get_slot("handover_aangeboden") or []
+    return (
+        code != "acuut_gevaar"
+        and bool(signalen.get("zorg_om_ander"))
+        and "zorg_om_ander" not in eerder
+        and not tracker.get_slot("handover_geaccepteerd")
+    )
+
+
 def handover_advice(tracker: Tracker) -> tuple[bool, str | None]:
     """Should the bot offer a warm handover, and why? The one place of this decision.
 
@@ -90,7 +108,7 @@ def handover_advice(tracker: Tracker) -> tuple[bool, str | None]:
     "wil_mens" (an explicit request) and "helpt_niet" come from the resident's answer,
     not from here (ActionOfferHandover.reden)."""
     if tracker.get_slot("crisis_handled") or tracker.get_slot("handover_reden") == "crisis":
-        return True, "crisis"
+        return True, "zorg_om_ander" if crisis_of_someone_else(tracker) else "crisis"
     # Once accepted, or once offered for the same reason, the resident is not asked again
     # (they can always ask for a person themselves).
     if tracker.get_slot("handover_geaccepteerd"):
@@ -172,8 +190,6 @@ class ActionExtractSignals(Action):
 def new_question_events(tracker: Tracker) -> list[dict]:
     """The latest message as a new question: the answers to the previous one are cleared;
     what was heard in the conversation (levensgebieden, signals) stays."""
-    from core.taxonomy import LEVENSGEBIED_CODES
-
     text = _text(tracker)
     return [SlotSet(f"vv_{c}", None) for c in LEVENSGEBIED_CODES] + [
         SlotSet("vraag_tekst", text),
@@ -237,7 +253,10 @@ class ValidateVraagverheldering(FormValidationAction):
         shortcut = reden in ("regieverlies", "zorg_om_ander")
         budget = 0 if shortcut else max(0, MAX_VRAGEN - len(asked))
         slots += [f"vv_{c}" for c in asked] + [f"vv_{c}" for c in todo[:budget]]
-        slots.append("eigen_kracht")
+        # The eigen-kracht question is about the resident's own network: not for someone who
+        # worries about another person (the melding asks about that person instead).
+        if reden != "zorg_om_ander":
+            slots.append("eigen_kracht")
         return slots
 
     async def run(self, dispatcher, tracker: Tracker, domain: dict) -> list[dict]:
@@ -283,8 +302,10 @@ class ActionZoekHulp(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
         advies, reden = handover_advice(tracker)
-        if reden == "crisis":
-            return [SlotSet("handover_advies", True), SlotSet("handover_reden", "crisis")]
+        if reden == "crisis" or (reden == "zorg_om_ander" and tracker.get_slot("crisis_handled")):
+            # After crisis numbers no search: the offer comes at once (for another person's
+            # crisis as a melding about that person).
+            return [SlotSet("handover_advies", True), SlotSet("handover_reden", reden)]
         eigen = tracker.get_slot("eigen_kracht")
         if eigen in ("ja", "soms", "nee"):
             dispatcher.utter_message(response=f"utter_eigen_kracht_{eigen}")
@@ -343,9 +364,6 @@ def _record_gap(question: str, gemeente: str | None, codes: list[str]) -> None:
     if not question.strip():
         return
     try:
-        from core.db import session_scope
-        from sociale_kaart.gaps import record_unmet
-
         with session_scope() as session:
             record_unmet(session, question, gemeente, codes)
     except Exception:
@@ -356,8 +374,6 @@ def _record_gap(question: str, gemeente: str | None, codes: list[str]) -> None:
 
 
 def _utter_crisis(dispatcher: CollectingDispatcher, tracker: Tracker, code: str) -> None:
-    from core.crisis import crisis_reply
-
     dispatcher.utter_message(
         response=f"utter_crisis_{code}", contact=crisis_reply(code, tracker.get_slot("taal"), _settings())
     )
@@ -445,7 +461,7 @@ class ActionOfferHandover(Action):
     def reden(tracker: Tracker) -> str:
         intent = _intent(tracker)
         if crisis_code(tracker) or tracker.get_slot("crisis_handled"):
-            return "crisis"
+            return "zorg_om_ander" if crisis_of_someone_else(tracker) else "crisis"
         # An action (search, form, clarify) asked for this offer and said why.
         pending = tracker.get_slot("handover_reden")
         if tracker.get_slot("handover_advies") and pending in BOT_HANDOVER_REASONS:
@@ -466,7 +482,7 @@ class ActionHandoverAccept(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> list[dict]:
         dispatcher.utter_message(json_message={Payload.HANDOVER_ACCEPTED: True})
-        return [SlotSet("handover_geaccepteerd", True)] + [SlotSet(slot, None) for slot in HANDOVER_SLOTS]
+        return [SlotSet("handover_geaccepteerd", True)] + [SlotSet(slot, None) for slot in FORM_SLOTS]
 
 
 # ---------------------------------------------------------------------------- fallback

@@ -8,9 +8,9 @@ is Rasa's sender id (the front door talks to Rasa with conversation.id)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -18,7 +18,16 @@ from rasa_sdk.events import AllSlotsReset, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.levensgebieden import fold
+from conversations.models import Conversation
 from core.bot_contract import Payload
+from core.config import get_settings
+from core.crisis import crisis_numbers
+from core.db import session_scope
+from core.messages import options, text
+from core.taxonomy import LEVENSGEBIED_CODES, label
+from handover.models import BETROKKENE_WEET, MELDER_RELATIONS, MELDING_URGENCY
+from handover.regie import what_is_stored
+from handover.tickets import HandoverRefused, handover_packet, normalise_postcode, open_handover_ticket
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +49,17 @@ NUMBER_GIVEN = "ontvangen"  # what the front door sends instead of the number
 MOMENT_TEXT = {"ochtend": "'s ochtends", "middag": "'s middags", "maakt_niet_uit": None}
 SKIP = "overslaan"
 
+# A melding by someone else (handover_reden zorg_om_ander): the questions about the person
+# concerned, in this order, then the melder's own contact and whether they want terugkoppeling.
+MELDING_SLOTS = ("melding_relatie", "melding_sinds", "melding_weet", "melding_urgentie")
+# How the wijkteam can reach a melder, per channel (no home visit for the melder).
+MELDER_CONTACT = {"web": ("chat", "bellen", "whatsapp"), "whatsapp": ("whatsapp", "bellen"), "voice": ("bellen",)}
+UNKNOWN = "onbekend"
+# Every slot of the handover_form: cleared when a new handover starts.
+FORM_SLOTS = (*HANDOVER_SLOTS, *MELDING_SLOTS, "melding_terugkoppeling")
+
 
 def _settings():
-    from core.config import get_settings
-
     return get_settings()
 
 
@@ -134,8 +150,6 @@ _POSTCODE_IN_TEXT = re.compile(r"\b([1-9]\d{3})\s?([a-zA-Z]{2})?\b")
 
 def classify_postcode(text: str, intent: str | None) -> str | None:
     """'7511 AB', '7511', overslaan, or None (ask again)."""
-    from handover.tickets import HandoverRefused, normalise_postcode
-
     m = _POSTCODE_IN_TEXT.search(text)
     if m:
         try:
@@ -150,6 +164,106 @@ def classify_postcode(text: str, intent: str | None) -> str | None:
     return None
 
 
+_RELATIE = (
+    (
+        "familie",
+        r"\b(moeder|vader|mama|papa|ma|pa|ouders?|zus(je)?|broer(tje)?|oma|opa|tante|oom|neef|nicht|dochter|zoon|"
+        r"kind(eren)?|kleinkind\w*|schoon\w+|familie\w*|stief\w+|mother|father|mum|mom|dad|parents?|sister|"
+        r"brother|aunt|uncle|cousin|daughter|son|grand\w+|family|in-law)\b",
+    ),
+    ("buur", r"\bbu(u)?r\w*|\bneighbou?r\w*|naast (mij|ons)|boven (mij|ons)|onder (mij|ons)|next door|flat"),
+    ("vriend", r"\bvriend\w*|\bkennis\w*|\bfriend\w*|\bmaat\b|\bmattie|\bacquaintance"),
+    (
+        "beroep",
+        r"werk|beroep\w*|vrijwillig\w*|\bjuf\b|meester|leerkracht|docent|leraar|school|huisarts|wijkagent|"
+        r"client|cliënt|leerling|patiënt|patient|thuiszorg|verzorg\w*|taalmaatje|coach|volunteer|teacher|"
+        r"professional|colleague|collega|job|pupil|student",
+    ),
+)
+
+
+def classify_relatie(text: str) -> str | None:
+    """familie | buur | vriend | beroep | anders: who the person concerned is to the melder.
+    Any other answer is "anders" (asking again would not help); nothing typed: None."""
+    t = fold(text)
+    if not t.strip():
+        return None
+    for code, pattern in _RELATIE:
+        if re.search(pattern, t):
+            return code
+    return "anders"
+
+
+def classify_sinds(text: str) -> str | None:
+    """The melder's own words (at most 120 characters), or onbekend."""
+    t = fold(text)
+    if not t.strip():
+        return None
+    if re.search(r"weet (ik )?(het )?niet|geen idee|don'?t know|no idea|not sure|onbekend", t):
+        return UNKNOWN
+    return " ".join(text.split())[:120]
+
+
+def classify_weet(text: str, intent: str | None) -> str | None:
+    """eens | niet_eens | weet_niet | onbekend: does the person concerned know of the melding, and agree?"""
+    t = fold(text)
+    if re.search(r"weet ik (het )?niet|^\s*geen idee|(i )?don'?t know|^\s*no idea|i have no idea|not sure", t):
+        return UNKNOWN
+    if re.search(
+        r"wil (het |dat |er )?niet|wil geen|niet mee eens|niet eens|is (er )?tegen|doesn'?t want|does not want|"
+        r"refus|disagree|against it|won'?t",
+        t,
+    ):
+        return "niet_eens"
+    if re.search(
+        r"^\s*(nee|neen|nope|no)\b|weet (het|er|nergens|van) ?(niks|niets|niet)|weet van niets|"
+        r"doesn'?t know|does not know|has no idea|niet van (mij|ons)",
+        t,
+    ):
+        return "weet_niet"
+    if intent == "affirm" or re.search(
+        r"\b(ja|jawel|yes|yeah|weet het|weet ervan|vindt? (het|dat) (goed|prima|ok\w*)|"
+        r"mee eens|akkoord|agrees?|knows)\b",
+        t,
+    ):
+        return "eens"
+    if intent == "deny":
+        return "weet_niet"
+    return None
+
+
+def classify_urgentie(text: str, intent: str | None) -> str | None:
+    """vandaag | week | wachten, in the melder's view (a crisis goes through the front door)."""
+    t = fold(text)
+    if re.search(
+        r"kan wachten|geen haast|niet (zo |heel )?(dringend|snel|urgent)|no rush|not urgent|can wait|"
+        r"rustig aan|whenever",
+        t,
+    ):
+        return "wachten"
+    if re.search(
+        r"vandaag|\bnu\b|meteen|zsm|zo snel|dringend|spoed|urgent|asap|as soon as|today|right away|\bnow\b|direct", t
+    ):
+        return "vandaag"
+    if re.search(r"week|paar dagen|binnenkort|snel|soon|days|morgen|tomorrow", t):
+        return "week"
+    return None
+
+
+def classify_ja_nee(text: str, intent: str | None) -> str | None:
+    t = fold(text)
+    if intent == "deny" or re.match(r"\s*(nee|neen|no|nope|hoeft niet|niet nodig|liever niet)\b", t):
+        return "nee"
+    if intent == "affirm" or re.match(r"\s*(ja|jawel|graag|yes|yeah|please|prima|goed|ok\w*|sure)\b", t):
+        return "ja"
+    return None
+
+
+def is_melding(tracker: Tracker) -> bool:
+    """The resident reports worry about someone else: the handover becomes a melding."""
+    return tracker.get_slot("handover_reden") == "zorg_om_ander"
+
+
 class ValidateHandoverForm(FormValidationAction):
     """At most three questions after the consent: contact, when (not for the chat), postcode;
     and a phone number when a web resident wants a call or a visit."""
@@ -160,6 +274,15 @@ class ValidateHandoverForm(FormValidationAction):
     async def required_slots(self, domain_slots, dispatcher, tracker: Tracker, domain) -> list[str]:
         if tracker.get_slot("handover_toestemming") == "nee":
             return ["handover_toestemming"]
+        channel = tracker.get_slot("channel")
+        if is_melding(tracker):
+            # About the person concerned first, then how the wijkteam reaches the melder.
+            slots = ["handover_toestemming", *MELDING_SLOTS, "handover_postcode", "handover_contact"]
+            if channel == "web" and tracker.get_slot("handover_contact") in NEEDS_NUMBER:
+                slots.append("handover_telefoon")
+            if channel != "voice":  # the phone line cannot send a message later
+                slots.append("melding_terugkoppeling")
+            return slots
         slots = list(HANDOVER_SLOTS)
         contact = tracker.get_slot("handover_contact")
         if contact in ("chat", "zelf"):
@@ -204,6 +327,36 @@ class ValidateHandoverForm(FormValidationAction):
             return {"handover_moment": value}
         return {"handover_moment": classify_moment(str(value), _intent(tracker))}
 
+    def _melding_answer(self, slot: str, value: Any, tracker: Tracker, classify, allowed) -> dict:
+        """A button's code as it is; typed text through `classify` (None: the question comes again)."""
+        if value is None:
+            return {slot: None}
+        if value in allowed and not _typed(tracker):
+            return {slot: value}
+        return {slot: classify(str(value))}
+
+    def validate_melding_relatie(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        return self._melding_answer("melding_relatie", value, tracker, classify_relatie, MELDER_RELATIONS)
+
+    def validate_melding_sinds(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        return self._melding_answer("melding_sinds", value, tracker, classify_sinds, (UNKNOWN,))
+
+    def validate_melding_weet(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        intent = _intent(tracker)
+        return self._melding_answer("melding_weet", value, tracker, lambda t: classify_weet(t, intent), BETROKKENE_WEET)
+
+    def validate_melding_urgentie(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        intent = _intent(tracker)
+        return self._melding_answer(
+            "melding_urgentie", value, tracker, lambda t: classify_urgentie(t, intent), MELDING_URGENCY
+        )
+
+    def validate_melding_terugkoppeling(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
+        intent = _intent(tracker)
+        return self._melding_answer(
+            "melding_terugkoppeling", value, tracker, lambda t: classify_ja_nee(t, intent), ("ja", "nee")
+        )
+
     def validate_handover_postcode(self, value: Any, dispatcher, tracker: Tracker, domain) -> dict:
         if value is None:
             return {"handover_postcode": None}
@@ -221,8 +374,6 @@ class ValidateHandoverForm(FormValidationAction):
 def handover_summary(tracker: Tracker) -> str:
     """Plain Dutch for the wijkteam: the question and each levensgebied in the resident's
     own words, the signals behind the handover, and their own network."""
-    from core.taxonomy import LEVENSGEBIED_CODES, label
-
     lines = []
     vraag = (tracker.get_slot("vraag_tekst") or "").strip()
     if vraag:
@@ -239,7 +390,7 @@ def handover_summary(tracker: Tracker) -> str:
     if signalen.get("regieverlies"):
         lines.append("Overziet het zelf niet meer (\u201c" + signalen["regieverlies"][0] + "\u201d).")
     if signalen.get("zorg_om_ander"):
-        lines.append("Maakt zich zorgen om iemand anders.")
+        lines.append("Maakt zich zorgen om iemand anders (\u201c" + signalen["zorg_om_ander"][0] + "\u201d).")
     eigen = {"ja": "Eigen netwerk helpt.", "soms": "Eigen netwerk helpt soms.", "nee": "Geen eigen netwerk dat helpt."}
     if tracker.get_slot("eigen_kracht") in eigen:
         lines.append(eigen[tracker.get_slot("eigen_kracht")])
@@ -257,52 +408,9 @@ def _advised(tracker: Tracker) -> list[dict]:
     return out
 
 
-_HOW_EN = {
-    "bellen": "call you",
-    "whatsapp": "send you a WhatsApp message",
-    "chat": "send you a message here",
-    "huisbezoek": "contact you to plan a visit",
-    "zelf": "wait for your call. We will not call, text or write to you",
-    None: "contact you",
-}
-
-
-def _english_deadline(due_at: str, now: datetime | None = None) -> str:
-    from core.timefmt import deadline_day
-
-    kind, m = deadline_day(datetime.fromisoformat(due_at), now)
-    day = {"today": "today", "tomorrow": "tomorrow"}.get(kind) or f"{m:%A} {m.day} {m:%B}"
-    return f"{day} before {m:%H:%M}"
-
-
-def english_message(packet: dict) -> str:
-    """handover_packet's message, for a resident who writes English."""
-    if packet["acute_danger"] and not packet["consent_given"]:
-        lines = [f"Because you may be in danger, I passed our chat on to {packet['team']}."]
-    else:
-        lines = [f"I passed your question on to {packet['team']}."]
-    lines.append(f"A staff member will {_HOW_EN.get(packet['contact_preference'], _HOW_EN[None])}.")
-    if packet["contact_preference"] == "zelf":
-        lines.append(
-            "Call when it is safe for you. You can also call Veilig Thuis: free "
-            f"{packet['veilig_thuis']}, day and night."
-        )
-    else:
-        lines.append(f"That will be {_english_deadline(packet['due_at'])}.")
-    if packet["shared"]:
-        lines.append("They already know what you told me. You do not have to tell it again.")
-    lines.append(f"Your reference is {packet['reference']}.")
-    lines.append(f"Want to talk to someone sooner? Call {packet['phone']}.")
-    return " ".join(lines)
-
-
 def open_ticket(tracker: Tracker, **params) -> dict:
     """Opens (or finds) the ticket for this conversation and returns handover_packet(ticket).
     Raises HandoverRefused, LookupError (no such conversation) or a database error."""
-    from conversations.models import Conversation
-    from core.db import session_scope
-    from handover.tickets import handover_packet, open_handover_ticket
-
     with session_scope() as session:
         conversation = session.get(Conversation, tracker.sender_id)
         if conversation is None:
@@ -312,11 +420,12 @@ def open_ticket(tracker: Tracker, **params) -> dict:
             # the conversation itself knows how the resident came in.
             params["contact_preference"] = CONTACT_DEFAULT.get(conversation.channel)
         ticket = open_handover_ticket(session, conversation, **params)
-        return handover_packet(ticket)  # inside the session: it reads the team
+        # In the resident's language, inside the session: it reads the team.
+        return handover_packet(ticket, lang="en" if _english(tracker) else "nl")
 
 
 def _tell_ticket(dispatcher: CollectingDispatcher, tracker: Tracker, packet: dict) -> None:
-    dispatcher.utter_message(text=english_message(packet) if _english(tracker) else packet["message"])
+    dispatcher.utter_message(text=packet["message"])
     dispatcher.utter_message(json_message={Payload.HANDOVER_TICKET: packet["ticket_id"]})
 
 
@@ -354,17 +463,108 @@ class _AskSafelyAfterViolence:
         return []
 
 
+def ask_melding(dispatcher: CollectingDispatcher, tracker: Tracker, question: str, slot: str) -> None:
+    """One question of a melding (catalogue melding.ask.<question>), with its buttons."""
+    lang = "en" if _english(tracker) else "nl"
+    buttons = options(f"melding.ask.{question}.buttons", lang)
+    if question == "contact":
+        allowed = MELDER_CONTACT.get(tracker.get_slot("channel") or "web", MELDER_CONTACT["web"])
+        buttons = {code: title for code, title in buttons.items() if code in allowed}
+    values = {"alarm": crisis_numbers(_settings())["acuut_gevaar"]} if question == "urgentie" else {}
+    dispatcher.utter_message(
+        text=text(f"melding.ask.{question}.text", lang, **values),
+        buttons=[
+            {
+                "title": title,
+                "payload": ("/deny" if code in ("nee", SKIP, "weet_niet") else "/affirm") + json.dumps({slot: code}),
+            }
+            for code, title in buttons.items()
+        ],
+    )
+
+
+class _AskMelding:
+    """Asks melding.ask.<question> from the catalogue. A mixin (see _AskSafelyAfterViolence)."""
+
+    question = ""
+
+    def name(self) -> str:
+        return f"action_ask_melding_{self.question}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
+        ask_melding(dispatcher, tracker, self.question, f"melding_{self.question}")
+        return []
+
+
+class ActionAskMeldingRelatie(_AskMelding, Action):
+    question = "relatie"
+
+
+class ActionAskMeldingSinds(_AskMelding, Action):
+    question = "sinds"
+
+
+class ActionAskMeldingWeet(_AskMelding, Action):
+    question = "weet"
+
+
+class ActionAskMeldingUrgentie(_AskMelding, Action):
+    question = "urgentie"
+
+
+class ActionAskMeldingTerugkoppeling(_AskMelding, Action):
+    question = "terugkoppeling"
+
+
 class ActionAskHandoverContact(_AskSafelyAfterViolence, Action):
     """How the wijkteam gets in touch; with domestic violence only a way that is safe, or
-    none: the resident gets in touch."""
+    none: the resident gets in touch. A melder: how the wijkteam reaches them with questions."""
 
     response = "utter_ask_handover_contact"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
+        if is_melding(tracker):
+            ask_melding(dispatcher, tracker, "contact", "handover_contact")
+            return []
+        return await super().run(dispatcher, tracker, domain)
+
+
+class ActionAskHandoverPostcode(Action):
+    """The resident's postcode, for routing; for a melding the postcode of the person concerned
+    (the melding goes to their wijkteam, not the melder's)."""
+
+    def name(self) -> str:
+        return "action_ask_handover_postcode"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
+        if is_melding(tracker):
+            ask_melding(dispatcher, tracker, "postcode", "handover_postcode")
+        else:
+            dispatcher.utter_message(response="utter_ask_handover_postcode")
+        return []
 
 
 class ActionAskHandoverMoment(_AskSafelyAfterViolence, Action):
     """When suits the resident; with domestic violence: when it is safe."""
 
     response = "utter_ask_handover_moment"
+
+
+def melding_fields(tracker: Tracker) -> dict:
+    """The melding's answers as handover.tickets.clean_melding takes them."""
+    sinds = tracker.get_slot("melding_sinds")
+
+    def known(slot: str, codes) -> str | None:
+        value = tracker.get_slot(slot)
+        return value if value in codes else None
+
+    return {
+        "relatie": known("melding_relatie", MELDER_RELATIONS),
+        "weet": known("melding_weet", BETROKKENE_WEET),
+        "urgentie": known("melding_urgentie", MELDING_URGENCY),
+        "sinds": None if sinds in (None, UNKNOWN) else sinds,
+        "terugkoppeling": tracker.get_slot("melding_terugkoppeling") == "ja",
+    }
 
 
 def contact_preference(tracker: Tracker) -> str | None:
@@ -384,19 +584,24 @@ class ActionHandoverTicket(Action):
         return "action_handover_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
-        from handover.tickets import HandoverRefused
-
         scope = TOESTEMMING.get(tracker.get_slot("handover_toestemming") or "")
         if not scope:
             dispatcher.utter_message(response="utter_handover_geen_toestemming", **_contact_details())
             return []
         reden = tracker.get_slot("handover_reden") or "wil_mens"
         postcode = tracker.get_slot("handover_postcode")
+        melding = melding_fields(tracker) if is_melding(tracker) else None
+        urgency = "hoog" if reden == "crisis" else "normaal"
+        if melding and melding["urgentie"]:
+            urgency = MELDING_URGENCY[melding["urgentie"]]
+        if tracker.get_slot("crisis_handled") and urgency in ("normaal", "laag"):
+            urgency = "hoog"  # a crisis (also another person's) is at least hoog
         try:
             packet = open_ticket(
                 tracker,
                 reason=reden,
-                urgency="hoog" if reden == "crisis" else "normaal",
+                urgency=urgency,
+                melding=melding,
                 consent=scope,
                 contact_preference=contact_preference(tracker),
                 contact_window=MOMENT_TEXT.get(
@@ -474,10 +679,6 @@ class ActionWatBewaard(Action):
         return "action_wat_bewaard"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
-        from conversations.models import Conversation
-        from core.db import session_scope
-        from handover.regie import what_is_stored
-
         try:
             with session_scope() as session:
                 conversation = session.get(Conversation, tracker.sender_id)
