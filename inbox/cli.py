@@ -41,6 +41,7 @@ def users_create(
     username: str, display_name: str, role: str, team_names: tuple[str, ...], email: str | None, password: str
 ) -> None:
     """Make a staff account; `--role beheerder` makes the first administrator."""
+    # imported when the command runs: every `iad` command loads this module (inbox.auth alone takes 1 s)
     from handover import audit
     from handover.models import StaffUser, Team
     from inbox.auth import PasswordTooWeak, hash_password
@@ -87,6 +88,7 @@ def teams() -> None:
 @click.option("--phone", default=None, help="Shown to the resident.")
 @click.option("--default", "is_default", is_flag=True, help="Receives handovers whose wijk is unknown.")
 def teams_create(name: str, phone: str | None, is_default: bool) -> None:
+    # imported when the command runs: every `iad` command loads this module (inbox.auth alone takes 1 s)
     from handover import audit
     from handover.models import Team
 
@@ -113,6 +115,7 @@ def wijken() -> None:
 @click.option("--team", "team_name", required=True)
 @click.option("--postcodes", required=True, help="Four-digit postcodes: '7511-7515, 7521'.")
 def wijken_create(name: str, team_name: str, postcodes: str) -> None:
+    # imported when the command runs: every `iad` command loads this module (inbox.auth alone takes 1 s)
     from handover import audit
     from handover.models import PostcodeRange, Team, Wijk, parse_postcode_ranges
 
@@ -144,6 +147,7 @@ def retention() -> None:
 @retention.command("run")
 def retention_run() -> None:
     """Delete closed tickets and old conversations; redact unconsented transcripts. Run daily."""
+    # imported when the command runs: every `iad` command loads this module (inbox.auth alone takes 1 s)
     from handover.retention import run_retention
 
     with _session() as session:
