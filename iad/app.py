@@ -19,6 +19,7 @@ from iad import rate_limits
 from iad.health import bp as health_bp
 from webhooks.channels import init_app as init_channels
 from webhooks.hsds_api import bp as hsds_api_bp
+from webhooks.transparency import bp as transparency_bp
 from webhooks.web import bp as web_bp
 
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(hsds_api_bp)  # read-only HSDS 3.0 API over the sociale kaart
+    app.register_blueprint(transparency_bp)  # /transparantie: what the assistant does and keeps
     init_channels(app)  # widget + demo page, Twilio WhatsApp and voice, the WhatsApp sender for staff replies
     inbox.init_app(app)  # staff inbox under /inbox/, with CSRF on its forms only
     rate_limits.init_app(app, settings)  # on the chat API and the staff login

@@ -19,6 +19,12 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def _record(command: str, cases: Path, result: dict, channel: str | None = None) -> None:
+    from measure.figures import record  # when run only (see above)
+
+    record(command, cases, result, channel=channel)
+
+
 @click.group("eval")
 def eval_group() -> None:
     """Measure quality on labelled cases (never train on them)."""
@@ -52,11 +58,15 @@ def eval_search(cases: Path, directory: Path | None, details: bool, tune: bool) 
     help="levensgebieden as the bot records them (product), the learned model alone, or the lexicon alone",
 )
 @click.option("--details", is_flag=True, help="per case: what was expected and what came out")
-def eval_nlu(cases: Path, mode: str, details: bool) -> None:
+@click.option("--record", is_flag=True, help="Write the headline figures to eval/figures.json (the transparency page).")
+def eval_nlu(cases: Path, mode: str, details: bool, record: bool) -> None:
     """Crisis (both tiers, each tier, each source) and levensgebieden on single messages."""
     from measure.nlu import evaluate_nlu  # when run only (see above): 0.7 s
 
-    _echo_json(evaluate_nlu(cases, mode=mode, details=details))
+    result = evaluate_nlu(cases, mode=mode, details=details)
+    if record:
+        _record("nlu", cases, result)
+    _echo_json(result)
 
 
 @eval_group.command("dialogues")
@@ -64,7 +74,8 @@ def eval_nlu(cases: Path, mode: str, details: bool) -> None:
 @click.option("--channel", type=click.Choice(["web", "whatsapp", "voice"]), default="web", show_default=True)
 @click.option("--url", default=None, help="A running stack; default: the configured one, else one is started.")
 @click.option("--details", is_flag=True, help="Print the result per conversation too.")
-def eval_dialogues(cases: Path, channel: str, url: str | None, details: bool) -> None:
+@click.option("--record", is_flag=True, help="Write the headline figures to eval/figures.json (the transparency page).")
+def eval_dialogues(cases: Path, channel: str, url: str | None, details: bool, record: bool) -> None:
     """Drive whole conversations through the public chat API and score them."""
     # when run only (see above): 0.1 s
     from measure.dialogues import evaluate_dialogues
@@ -73,6 +84,8 @@ def eval_dialogues(cases: Path, channel: str, url: str | None, details: bool) ->
     settings = get_settings()
     with running_stack(url or settings.public_base_url, settings.data_dir / "logs" / "eval") as base_url:
         result = evaluate_dialogues(cases, base_url, settings, channel=channel)
+    if record:
+        _record("dialogues", cases, result, channel=channel)
     if not details:
         result.pop("details")
     _echo_json(result)
