@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from conversations import opvolging
 from conversations.addresses import find_phone_number, set_resident_address
 from conversations.models import BotDelivery, Conversation, Message, Sender, Status, utcnow
 from conversations.privacy import redact, removed_notice
 from conversations.rasa_client import BotReply, BotUnavailable, RasaClient
-from core.bot_contract import Payload
+from core.bot_contract import ASK_FOR_A_PERSON, Payload
 from core.config import Settings
 from core.crisis import POSSIBLE, crisis_reply, safety_buttons, safety_no, safety_question
+from core.messages import text as catalogue_text
 from core.taxonomy import merge_words
 from understanding.answers import NO, YES, yes_or_no
 from understanding.crisis import CrisisVerdict
@@ -167,6 +169,16 @@ class FrontDoor:
             asks_safety = True
         if removed:
             reply(Sender.SYSTEM, removed_notice(removed, lang))
+        bot_needed = True
+        if crisis is None and not asks_safety and held is None:
+            # The answer to a follow-up ("hoe ging het?") or "stop": recorded here, and only a
+            # request for help goes on to the bot, as a request for a person.
+            follow_up = opvolging.answer(session, conversation, clean_text)
+            if follow_up is not None:
+                reply(Sender.SYSTEM, catalogue_text(f"opvolging.antwoord.{follow_up}", lang))
+                bot_needed = follow_up == "hulp"
+                if bot_needed:
+                    text_for_bot = ASK_FOR_A_PERSON
 
         # Crisis numbers come before anything else, whoever is handling the conversation,
         # and are stored before the bot is asked anything.
@@ -186,8 +198,10 @@ class FrontDoor:
                 self.on_crisis(session, conversation, crisis)
             session.commit()
 
-        if conversation.status == Status.BOT and not asks_safety:
+        if conversation.status == Status.BOT and not asks_safety and bot_needed:
             replies += self._ask_bot(session, conversation, message, text_for_bot, crisis)
+        elif not bot_needed:
+            message.bot_delivery = BotDelivery.NOT_FOR_BOT
         if carried is not None:
             carried.bot_delivery = message.bot_delivery
 

@@ -36,3 +36,7 @@ HANDOVER_REASONS = {
 }
 # The reasons the bot itself can give (a callback request comes from the phone line).
 BOT_HANDOVER_REASONS = ("crisis", "wil_mens", "helpt_niet", "regieverlies", "zorg_om_ander", "meerdere_levensgebieden")
+
+# What the front door sends the bot for a resident who asks for help in answer to a
+# follow-up (conversations/opvolging.py): the intent of "I want to talk to a person".
+ASK_FOR_A_PERSON = "/ask_human"

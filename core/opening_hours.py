@@ -69,6 +69,20 @@ def is_open(spec: str, moment: datetime) -> bool:
     return any(opens <= moment.time() < closes for opens, closes in _windows(spec, moment.date()))
 
 
+def next_open_moment(spec: str, moment: datetime) -> datetime | None:
+    """`moment` when the loket is open then, else the start of the next opening window
+    (a message that starts on our side is never sent at night, on a Sunday or a holiday)."""
+    if is_open(spec, moment):
+        return moment
+    for ahead in range(370):
+        day = (moment + timedelta(days=ahead)).date()
+        for opens, _closes in _windows(spec, day):
+            start = datetime.combine(day, opens, tzinfo=moment.tzinfo)
+            if start > moment:
+                return start
+    return None
+
+
 def promise_deadline(spec: str, moment: datetime, opening_days: int = 1) -> datetime | None:
     """The end of the `opening_days`-th opening window from `moment`: the window we are
     in counts when MIN_HOURS_LEFT of it is left, a later one always. 1 is "today before

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from conversations.models import Conversation, Message
+from conversations.opvolging import FollowUp
 from conversations.rasa_tracker import erase_trackers
 from core.config import Settings, get_settings
 from core.taxonomy import label
@@ -86,6 +87,8 @@ def forget(session: Session, conversation: Conversation, *, settings: Settings |
                 session.delete(ticket)
         for message in session.scalars(select(Message).where(Message.conversation_id == conversation_id)):
             session.delete(message)
+        for follow_up in session.scalars(select(FollowUp).where(FollowUp.conversation_id == conversation_id)):
+            session.delete(follow_up)  # no "hoe ging het?" after "wis alles"
         conversation.levensgebieden = {}
         conversation.forget_requested = False
         session.flush()

@@ -117,6 +117,45 @@ for _group in (users, teams, wijken, retention):
     main.add_command(_group)
 
 
+# --- opvolging (conversations/opvolging.py) ---------------------------------------------
+
+
+@main.group()
+def opvolging() -> None:
+    """Follow-ups after a referral ("hoe ging het?"): send them, count the answers."""
+
+
+@opvolging.command("run")
+@click.option("--once", is_flag=True, help="Send what is due now and stop (for cron); default: every --interval.")
+@click.option("--interval", type=int, default=60, show_default=True, help="Seconds between rounds.")
+def opvolging_run(once: bool, interval: int) -> None:
+    """Send due follow-ups on each resident's channel, only while the loket is open."""
+    # the web app builds the channels' senders (WhatsApp); 0.65 s that other commands need not pay
+    from conversations.opvolging import send_due
+    from conversations.outbound import deliver
+    from iad.app import create_app
+
+    settings = get_settings()
+    create_app(settings)  # registers the channel senders (WhatsApp) that deliver() uses
+    while True:
+        with session_scope() as session:
+            sent = send_due(session, settings, deliver)
+        if sent or once:
+            click.echo(json.dumps({"sent": sent, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+        if once:
+            return
+        time.sleep(interval)
+
+
+@opvolging.command("report")
+def opvolging_report() -> None:
+    """Per service: follow-ups sent and their answers (gelukt, nog niet, hulp), no answer, stopped."""
+    from conversations.opvolging import report  # one table; imported when run, as the commands above
+
+    with session_scope() as session:
+        _echo_json(report(session))
+
+
 # --- processes --------------------------------------------------------------------------
 
 
@@ -139,7 +178,7 @@ def honcho_command(settings) -> list[str]:
 
 @main.command()
 def run() -> None:
-    """Start every process (Procfile, with honcho): web app, Rasa, action server."""
+    """Start every process (Procfile, with honcho): web app, Rasa, action server, opvolging job."""
     command = honcho_command(get_settings())
     os.execvp(command[0], command)
 

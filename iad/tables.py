@@ -6,6 +6,7 @@ from __future__ import annotations
 
 # Imported for what importing them does: each module declares its tables on core.db.Base.
 import conversations.models  # noqa: F401
+import conversations.opvolging  # noqa: F401
 import handover.models  # noqa: F401
 import sociale_kaart.models  # noqa: F401
 

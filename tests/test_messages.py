@@ -32,6 +32,7 @@ SAMPLE = {
     "window": "'s ochtends",
     "day": "maandag 7 december",
     "time": "12:00",
+    "service": "het Geldcafé",
 }
 
 

@@ -28,6 +28,7 @@ from bot.actions.handover import (  # noqa: F401
     ActionWisGesprek,
     ValidateHandoverForm,
 )
+from bot.actions.opvolging import ActionAskOpvolging, ActionOpvolgingPlannen  # noqa: F401
 
 # Aliased: a bare "levensgebieden" here would hide the submodule bot.actions.levensgebieden.
 from understanding import levensgebieden as learned_levensgebieden
