@@ -29,7 +29,7 @@ from handover.models import (
     Team,
     Wijk,
 )
-from inbox import tickets
+from inbox import dashboard, tickets
 from inbox.auth import authenticate, end_session, load_staff_user, login_required, role_required, start_session
 from inbox.export import SENDER_LABELS, ticket_export, ticket_pdf
 from inbox.forms import ActionForm, AssignForm, LoginForm, NoteForm, ReassignForm, ReplyForm, StatusForm, choices
@@ -431,3 +431,63 @@ def audit_log():
         query = query.where(AuditLog.action == action[:40])
     entries = list(g.db.scalars(query.limit(500)))
     return render_template("inbox/audit.html", entries=entries, ticket_id=ticket_id, action=action)
+
+
+# --- the signalen dashboard (coordinators) ----------------------------------------------
+
+
+def _dashboard_tables():
+    filters = dashboard.Filters.from_args(request.args)
+    return filters, dashboard.build(g.db, filters)
+
+
+@bp.get("/dashboard")
+@role_required("coordinator", "beheerder")
+def dashboard_view():
+    filters, tables = _dashboard_tables()
+    return render_template(
+        "inbox/dashboard.html",
+        filters=filters,
+        tables=tables,
+        wijken=list(g.db.scalars(select(Wijk).order_by(Wijk.name))),
+        channels=dashboard.CHANNELS,
+        query=request.query_string.decode("ascii", "ignore"),
+    )
+
+
+@bp.get("/dashboard/<key>.csv")
+@role_required("coordinator", "beheerder")
+def dashboard_csv(key: str):
+    _filters, tables = _dashboard_tables()
+    if key not in tables:
+        abort(404)
+    return Response(
+        tables[key].csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="signalen-{key}.csv"'},
+    )
+
+
+@bp.get("/dashboard/grafiek/<name>.svg")
+@role_required("coordinator", "beheerder")
+def dashboard_chart(name: str):
+    # matplotlib (about 1 s to import): only the chart images need it, not every inbox page
+    from inbox import charts
+
+    _filters, tables = _dashboard_tables()
+    if name == "levensgebieden":
+        rows = tables["levensgebieden_per_week"].rows
+        svg = charts.bars([r[0] for r in rows], [r[-1] for r in rows], "Gesprekken")
+    elif name == "kanalen":
+        rows = tables["kanalen"].rows
+        svg = charts.bars([r[0] for r in rows], [r[1] for r in rows], "Gesprekken")
+    elif name == "teams":
+        rows = tables["teams"].rows
+        svg = charts.stacked(
+            [r[0] for r in rows],
+            {"Op tijd": [r[2] for r in rows], "Te laat": [r[3] for r in rows], "Loopt nog": [r[4] for r in rows]},
+            "Overdrachten",
+        )
+    else:
+        abort(404)
+    return Response(svg, mimetype="image/svg+xml")
