@@ -93,6 +93,8 @@ class Settings:
     inbox_redact_unconsented_days: int
     inbox_cookie_secure: bool
     inbox_pdf_font: str
+    # A YAML file of routing rules (which team gets which ticket, handover/routing.py); "" = by postcode only.
+    routing_rules_file: str
 
     # --- the channels ---
     # A Dutch Twilio voice: Amazon Polly's neural nl-NL voice. Polly.Lotte / Polly.Ruben
@@ -232,6 +234,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         inbox_cookie_secure=_env_bool("INBOX_COOKIE_SECURE", False),
         # DejaVu covers Dutch, Turkish, Polish, Arabic letters and more; fpdf2 embeds it.
         inbox_pdf_font=_env("INBOX_PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+        routing_rules_file=_env("ROUTING_RULES", ""),
         twilio_voice_name=_env("TWILIO_VOICE_NAME", "Polly.Laura-Neural"),
         twilio_voice_language=_env("TWILIO_VOICE_LANGUAGE", "nl-NL"),
         loket_timezone=_env("LOKET_TIMEZONE", "Europe/Amsterdam"),

@@ -33,6 +33,7 @@ from handover.models import (
     TicketNote,
     Wijk,
 )
+from handover.routing import load_rules, team_by_rules
 from handover.settings import URGENCIES, InboxSettings, load_inbox_settings
 
 _POSTCODE = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})?\s*$")
@@ -196,6 +197,18 @@ def open_handover_ticket(
     inbox_settings = inbox_settings or load_inbox_settings()
     now = now or utcnow()
     wijk, team = route(session, postcode)
+    # The municipality's routing rules (handover/routing.py) may send it to another team.
+    team = (
+        team_by_rules(
+            session,
+            load_rules(get_settings().routing_rules_file),
+            urgency=urgency,
+            reasons=reasons,
+            levensgebieden=list(_known_levensgebieden(conversation)),
+            melding=melding is not None,
+        )
+        or team
+    )
     ticket = HandoverTicket(
         conversation=conversation,
         reasons=reasons,

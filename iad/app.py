@@ -14,6 +14,7 @@ from conversations.rasa_client import RasaClient
 from core.config import Settings, get_settings
 from core.db import get_engine, session_factory
 from handover.regie import forget
+from handover.routing import load_rules
 from handover.tickets import raise_for_crisis
 from iad import rate_limits
 from iad.health import bp as health_bp
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     settings.check_crisis_numbers()  # a crisis number nobody answers is a defect: refuse to start
     settings.check_secrets()  # outside development, no public default secret
+    load_rules(settings.routing_rules_file)  # a routing rules file that cannot be used: refuse to start
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
