@@ -238,14 +238,14 @@ class ValidateVraagverheldering(FormValidationAction):
     async def required_slots(self, domain_slots, dispatcher, tracker: Tracker, domain) -> list[str]:
         codes = tracker.get_slot("vraag_codes") or []
         slots: list[str] = []
-        if not codes:
+        reden = handover_advice(tracker)[1]
+        if not codes and reden != "zorg_om_ander":  # a melding asks about the person instead
             slots.append("onderwerp")
         asked = [c for c in codes if tracker.get_slot(f"vv_{c}") is not None]
         todo = [c for c in codes if c not in asked]
         # Losing grip: no questionnaire, go to eigen kracht and a warm handover (unless that
         # handover was already offered in this conversation).
         # Likewise with worry about someone else (or an overloaded mantelzorger).
-        reden = handover_advice(tracker)[1]
         # Three or more levensgebieden: the offer does not depend on the network, the
         # wijkteam asks further; the form ends now and action_zoek_hulp offers the handover.
         if reden == "meerdere_levensgebieden" and len(tracker.get_slot("levensgebieden") or []) >= 3 and codes:
@@ -500,6 +500,9 @@ class ActionClarify(Action):
         report_levensgebieden(dispatcher, tracker)
         if tracker.get_slot("crisis_handled"):
             return [SlotSet("handover_advies", True), SlotSet("handover_reden", "crisis")]
+        if handover_advice(tracker)[1] == "zorg_om_ander":
+            # Worry about someone else is clear enough, however it was worded: offer the melding.
+            return [SlotSet("handover_advies", True), SlotSet("handover_reden", "zorg_om_ander")]
         if self._previous_was_clarify(tracker):
             dispatcher.utter_message(response="utter_clarify_again")
         else:
