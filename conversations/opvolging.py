@@ -13,9 +13,9 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from conversations.models import Conversation, Message, Sender, as_utc, utcnow
@@ -28,6 +28,8 @@ from core.timefmt import loket_zone
 log = logging.getLogger(__name__)
 
 FOLLOW_UP_DAYS = 7
+# An answer counts only this long after the question went out (later "ja" is about something else).
+ANSWER_DAYS = 7
 CHANNELS = ("web", "whatsapp")  # a caller cannot be sent a message later
 
 
@@ -51,6 +53,8 @@ class FollowUp(Base):
     status: Mapped[str] = mapped_column(String(16), default=Status.GEPLAND, index=True)
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The question as sent: an answer counts only while it is our latest message.
+    message_id: Mapped[int | None] = mapped_column(Integer)
     answer: Mapped[str | None] = mapped_column(String(16))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -69,7 +73,8 @@ def schedule(
 ) -> FollowUp | None:
     """One follow-up `days` from now, moved to the next moment the loket is open. None on the
     phone line, and when this conversation already has one waiting."""
-    if conversation.channel not in CHANNELS:
+    if conversation.channel not in CHANNELS or conversation.crisis:
+        # No later message after a crisis: it could reach a phone someone else reads.
         return None
     waiting = session.scalar(
         select(FollowUp).where(
@@ -80,7 +85,11 @@ def schedule(
         return waiting
     local = as_utc(now or utcnow()).astimezone(loket_zone()) + timedelta(days=days)
     due = next_open_moment(settings.loket_hours, local) or local
-    follow_up = FollowUp(conversation=conversation, services=[s for s in services if s][:3], due_at=as_utc(due))
+    follow_up = FollowUp(
+        conversation=conversation,
+        services=[s for s in services if s][:3],
+        due_at=due.astimezone(timezone.utc),  # SQLite keeps no offset: store UTC
+    )
     session.add(follow_up)
     session.flush()
     return follow_up
@@ -94,6 +103,19 @@ def question(follow_up: FollowUp, lang: str) -> tuple[str, list[dict]]:
     return body, buttons
 
 
+def claim(session: Session, follow_up: FollowUp, now: datetime) -> bool:
+    """Marks it sent with a conditional update and commits: of two job runners that read the
+    same row, only one gets True (never the same follow-up twice)."""
+    claimed = session.execute(
+        update(FollowUp)
+        .where(FollowUp.id == follow_up.id, FollowUp.status == Status.GEPLAND)
+        .values(status=Status.VERSTUURD, sent_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return bool(claimed)
+
+
 def send_due(
     session: Session,
     settings: Settings,
@@ -103,32 +125,47 @@ def send_due(
 ) -> int:
     """Sends every follow-up that is due, while the loket is open; returns how many. A failed
     delivery stays stored in the conversation (the widget shows it; WhatsApp holds it)."""
-    now = as_utc(now or utcnow())
+    now = as_utc(now or utcnow()).astimezone(timezone.utc)  # SQLite compares the stored UTC text
     if not is_open(settings.loket_hours, now.astimezone(loket_zone())):
         return 0
     due = session.scalars(
         select(FollowUp).where(FollowUp.status == Status.GEPLAND, FollowUp.due_at <= now).order_by(FollowUp.due_at)
     ).all()
+    sent = 0
     for follow_up in due:
+        if not claim(session, follow_up, now):
+            continue
+        session.refresh(follow_up)
         conversation = follow_up.conversation
         body, buttons = question(follow_up, conversation.language or "nl")
-        message = Message(conversation=conversation, sender=Sender.BOT, text=body, buttons=buttons)
+        # As a message from the loket's side: on WhatsApp outside the 24-hour window it is held
+        # (the approved template invites the resident) and goes out with our next answer.
+        message = Message(
+            conversation=conversation, sender=Sender.STAFF, author=settings.loket_name, text=body, buttons=buttons
+        )
         session.add(message)
-        follow_up.status, follow_up.sent_at = Status.VERSTUURD, now
         session.flush()
+        follow_up.message_id = message.id
+        session.commit()
+        sent += 1
         try:
             deliver(session, conversation, message)
-        except Exception:
+        except Exception:  # stored: the widget shows it, WhatsApp sends it with our next answer
             log.warning("follow-up %s not delivered on %s", follow_up.id, conversation.channel, exc_info=True)
         session.commit()
-    return len(due)
+    return sent
 
 
-_STOP = re.compile(r"^\s*(stop|stoppen|afmelden|geen berichten( meer)?|unsubscribe)\s*[.!]?\s*$", re.I)
+_STOP = re.compile(r"^\s*(stop|stoppen|afmelden|geen berichten( meer)?|unsubscribe)\s*[.!]*\s*$", re.I)
+# Only short, whole answers: "hulp bij mijn huur" is a new question for the bot, not "3".
 _ANSWER = (
-    ("gelukt", re.compile(r"^\s*(1|ja|jawel|yes|gelukt|het is gelukt|it worked)\b", re.I)),
-    ("nog_niet", re.compile(r"^\s*(2|nog niet|niet gelukt|not yet|nee|no)\b", re.I)),
-    ("hulp", re.compile(r"^\s*(3|ik wil hulp|hulp|help|i want help)\b", re.I)),
+    # "ja" and "nog niet" may carry a few more words ("nog niet helaas", "ja het is gelukt").
+    ("gelukt", re.compile(r"^\s*(1|1\.? ja|ja|jawel|gelukt|yes|it worked)([ ,]+\w+){0,3}\s*[.!]*\s*$", re.I)),
+    (
+        "nog_niet",
+        re.compile(r"^\s*(2|2\.? nog niet|nog niet|niet gelukt|nee|not yet|no)([ ,]+\w+){0,2}\s*[.!]*\s*$", re.I),
+    ),
+    ("hulp", re.compile(r"^\s*(3|3\.? ik wil hulp|ik wil hulp|hulp|help|i want help)\s*[.!]*\s*$", re.I)),
 )
 
 
@@ -137,12 +174,33 @@ def read_answer(body: str) -> str | None:
     else (a new question goes to the bot as usual)."""
     if _STOP.match(body):
         return "stop"
-    if len(body.split()) > 6:
-        return None
     for answer, pattern in _ANSWER:
         if pattern.match(body):
             return answer
     return None
+
+
+def _is_our_latest(session: Session, conversation: Conversation, follow_up: FollowUp) -> bool:
+    """The question is the last thing we said (notes about its delivery aside), and WhatsApp
+    really delivered it (a held message has no Twilio id yet)."""
+    if follow_up.message_id is None:
+        return False
+    latest = session.scalar(
+        select(Message.id)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.sender != Sender.RESIDENT,
+            (Message.in_reply_to.is_(None)) | (Message.in_reply_to != follow_up.message_id),
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    if latest != follow_up.message_id:
+        return False
+    if conversation.channel == "whatsapp":
+        question_message = session.get(Message, follow_up.message_id)
+        return question_message is not None and bool(question_message.external_id)
+    return True
 
 
 def answer(session: Session, conversation: Conversation, body: str, *, now: datetime | None = None) -> str | None:
@@ -157,13 +215,22 @@ def answer(session: Session, conversation: Conversation, body: str, *, now: date
     if not waiting:
         return None
     result = read_answer(body)
-    now = as_utc(now or utcnow())
+    now = as_utc(now or utcnow()).astimezone(timezone.utc)  # SQLite compares the stored UTC text
     if result == "stop":
         for follow_up in waiting:
             follow_up.status = Status.GESTOPT
         return "stop"
-    sent = [f for f in waiting if f.status == Status.VERSTUURD]
-    if result is None or not sent:
+    if result is None:
+        return None
+    sent = [
+        f
+        for f in waiting
+        if f.status == Status.VERSTUURD
+        and f.sent_at is not None
+        and now - as_utc(f.sent_at) <= timedelta(days=ANSWER_DAYS)
+        and _is_our_latest(session, conversation, f)
+    ]
+    if not sent:
         return None
     for follow_up in sent:
         follow_up.status, follow_up.answer, follow_up.answered_at = Status.BEANTWOORD, result, now

@@ -237,7 +237,7 @@ class HandoverTicket(Base):
     # A melding (signaal) by someone else about this resident: who the melder is to them, since
     # when, whether the person knows, and whether the melder wants to hear that it was picked
     # up (MELDING_FIELDS). None for a resident's own question. The melder is the conversation.
-    melding: Mapped[dict | None] = mapped_column(JSON)
+    melding: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))  # SQL NULL, not JSON 'null'
     # When the melder was told that the melding was picked up (terugkoppeling, once).
     terugkoppeling_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closing_reason: Mapped[str | None] = mapped_column(String(32))

@@ -66,6 +66,8 @@ def parse_rules(data: dict | None) -> tuple[Rule, ...]:
         unknown = set(when) - set(CONDITIONS)
         if unknown or not when:
             raise RoutingRulesInvalid(f"rule {i}: unknown or no conditions {sorted(unknown)}; known: {CONDITIONS}")
+        if "min_levensgebieden" in when and not isinstance(when["min_levensgebieden"], int):
+            raise RoutingRulesInvalid(f"rule {i}: min_levensgebieden must be a whole number")
         for key, vocabulary in (
             ("urgency", URGENCIES),
             ("reasons_any", REASONS),

@@ -29,14 +29,13 @@ def tell_melder(session: Session, ticket: HandoverTicket) -> Message | None:
         return None
     if conversation.channel == "voice":
         return None
-    team = ticket.team.name if ticket.team else get_settings().loket_name
     message = Message(
         conversation=conversation,
         # As a staff message: WhatsApp holds it like a staff reply until the melder answers the
         # template, and the widget shows it as a message from the team.
         sender=Sender.STAFF,
-        author=team,
-        text=text("melding.picked_up", conversation.language, reference=ticket.reference, team=team),
+        author=get_settings().loket_name,
+        text=text("melding.picked_up", conversation.language, reference=ticket.reference),
     )
     session.add(message)
     session.flush()

@@ -4,6 +4,7 @@ how, and by when. The ticket lands in the queue of the wijkteam for the resident
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
@@ -33,8 +34,10 @@ from handover.models import (
     TicketNote,
     Wijk,
 )
-from handover.routing import load_rules, team_by_rules
+from handover.routing import RoutingRulesInvalid, load_rules, team_by_rules
 from handover.settings import URGENCIES, InboxSettings, load_inbox_settings
+
+log = logging.getLogger(__name__)
 
 _POSTCODE = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})?\s*$")
 
@@ -167,10 +170,19 @@ def open_handover_ticket(
     postcode = normalise_postcode(postcode)
     melding = clean_melding(melding) if melding is not None else None
 
-    existing = session.scalar(
-        select(HandoverTicket)
-        .where(HandoverTicket.conversation_id == conversation.id, HandoverTicket.status.in_(OPEN_STATUSES))
-        .order_by(HandoverTicket.id.desc())
+    # The conversation's open ticket of the same kind: a melding about someone else and the
+    # melder's own question (or their own acute danger) are two tickets, never one.
+    existing = next(
+        (
+            t
+            for t in session.scalars(
+                select(HandoverTicket)
+                .where(HandoverTicket.conversation_id == conversation.id, HandoverTicket.status.in_(OPEN_STATUSES))
+                .order_by(HandoverTicket.id.desc())
+            )
+            if t.is_melding == (melding is not None)
+        ),
+        None,
     )
     if existing is not None:
         return existing
@@ -197,11 +209,17 @@ def open_handover_ticket(
     inbox_settings = inbox_settings or load_inbox_settings()
     now = now or utcnow()
     wijk, team = route(session, postcode)
-    # The municipality's routing rules (handover/routing.py) may send it to another team.
+    # The municipality's routing rules (handover/routing.py) may send it to another team. A
+    # rules file that cannot be read never stops a ticket (an acute one least of all).
+    try:
+        rules = load_rules(get_settings().routing_rules_file)
+    except RoutingRulesInvalid:
+        log.exception("routing rules not used; the ticket goes by postcode")
+        rules = ()
     team = (
         team_by_rules(
             session,
-            load_rules(get_settings().routing_rules_file),
+            rules,
             urgency=urgency,
             reasons=reasons,
             levensgebieden=list(_known_levensgebieden(conversation)),

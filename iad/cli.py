@@ -138,8 +138,15 @@ def opvolging_run(once: bool, interval: int) -> None:
     settings = get_settings()
     create_app(settings)  # registers the channel senders (WhatsApp) that deliver() uses
     while True:
-        with session_scope() as session:
-            sent = send_due(session, settings, deliver)
+        try:
+            with session_scope() as session:
+                sent = send_due(session, settings, deliver)
+        except Exception as exc:
+            # Never exit on a bad round: honcho would stop every process with it (the web app too).
+            click.echo(f"opvolging: this round failed, trying again in {interval} s: {exc}", err=True)
+            sent = 0
+            if once:
+                raise
         if sent or once:
             click.echo(json.dumps({"sent": sent, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}))
         if once:

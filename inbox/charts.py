@@ -24,23 +24,27 @@ def _svg(fig) -> bytes:
     return out.getvalue()
 
 
-def _visible(n: int) -> int:
+def _visible(n: int | str) -> int:
+    """The bar's length for a count as the table shows it: "< 5" none, "≥ 12" 12."""
+    if isinstance(n, str):
+        return int(n.removeprefix("≥ ")) if n.startswith("≥ ") else 0
     return n if n >= MIN_COUNT else 0
 
 
-def bars(labels: list[str], values: list[int], xlabel: str) -> bytes:
-    """Horizontal bars, largest on top, each with its (suppressed) count."""
+def bars(labels: list[str], values: list[int | str], xlabel: str) -> bytes:
+    """Horizontal bars, largest on top, each labelled with the count as the table shows it."""
     fig, ax = plt.subplots(figsize=(7, 0.45 * max(3, len(labels)) + 0.8))
     shown = [_visible(v) for v in values]
     ax.barh(labels[::-1], shown[::-1], color=COLOURS[0])
     for y, (raw, value) in enumerate(zip(values[::-1], shown[::-1], strict=True)):
-        ax.text(value, y, f" {raw if raw >= MIN_COUNT or raw == 0 else SUPPRESSED}", va="center", fontsize=9)
+        text = raw if isinstance(raw, str) else (raw if raw >= MIN_COUNT or raw == 0 else SUPPRESSED)
+        ax.text(value, y, f" {text}", va="center", fontsize=9)
     ax.set_xlabel(xlabel)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
 
 
-def stacked(labels: list[str], series: dict[str, list[int]], ylabel: str) -> bytes:
+def stacked(labels: list[str], series: dict[str, list[int | str]], ylabel: str) -> bytes:
     """Stacked bars per label (e.g. per team: on time, late, running)."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     bottom = [0] * len(labels)

@@ -2,7 +2,9 @@
 and per wijk, which levensgebieden come together, what the sociale kaart could not answer,
 how referrals went (opvolging), handovers per team with SLA met or missed, channel use and
 crisis contacts as a count. Numbers come only from stored data; every count from 1 to 4 is
-shown as "< 5", so no resident can be recognised (also in the CSV and the charts)."""
+shown as "< 5", so no resident can be recognised (also in the CSV and the charts), and a total whose parts
+hide a count shows only "≥ n". Known limit: comparing two periods that differ by a day can
+still reveal a small difference; rounding every count to 5 would close that too."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from handover.models import HandoverTicket, Team
 from sociale_kaart.models import UnmetQuestion
 
 MIN_COUNT = 5
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 SUPPRESSED = "< 5"
 CHANNELS = {"web": "Website", "whatsapp": "WhatsApp", "voice": "Telefoon"}
 
@@ -46,13 +49,15 @@ class Filters:
 
         def day(name: str, default: date) -> date:
             try:
-                return date.fromisoformat(args.get(name, ""))
+                value = date.fromisoformat(args.get(name, ""))
             except ValueError:
                 return default
+            return min(max(value, EARLIEST), LATEST)  # no overflow at the ends of the calendar
 
         end = day("tot", today)
         start = day("van", end - timedelta(weeks=12))
         wijk = args.get("wijk", "")
+        wijk = wijk if wijk.isascii() else ""  # "²".isdigit() is True
         channel = args.get("kanaal", "")
         return cls(
             start=min(start, end),
@@ -77,9 +82,20 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list] = field(default_factory=list)
+    # (total column, its part columns): a total whose parts hide a count is shown as "≥ n"
+    # (n: the parts shown), else the hidden part would follow by subtraction.
+    total_of: tuple[int, tuple[int, ...]] | None = None
 
     def shown_rows(self) -> list[list]:
-        return [[shown(c) if isinstance(c, int) and i else c for i, c in enumerate(row)] for row in self.rows]
+        out = []
+        for row in self.rows:
+            cells = [shown(c) if isinstance(c, int) and i else c for i, c in enumerate(row)]
+            if self.total_of is not None:
+                total, parts = self.total_of
+                if any(cells[p] == SUPPRESSED for p in parts) and cells[total] != SUPPRESSED:
+                    cells[total] = f"≥ {sum(row[p] for p in parts if cells[p] != SUPPRESSED)}"
+            out.append(cells)
+        return out
 
     def csv(self) -> str:
         out = io.StringIO()
@@ -134,6 +150,7 @@ def build(session: Session, filters: Filters) -> dict[str, Table]:
                 [label(code), *[per_week[(w, code)] for w in weeks], sum(per_week[(w, code)] for w in weeks)]
                 for code in codes_seen
             ],
+            total_of=(len(weeks) + 1, tuple(range(1, len(weeks) + 1))),
         ),
     }
     per_wijk: Counter = Counter()
@@ -195,6 +212,7 @@ def build(session: Session, filters: Filters) -> dict[str, Table]:
             [name, c["overdrachten"], c["op_tijd"], c["te_laat"], c["loopt"], c["meldingen"]]
             for name, c in sorted(per_team.items())
         ],
+        total_of=(1, (2, 3, 4)),
     )
     tables["kanalen"] = Table(
         "kanalen",

@@ -476,13 +476,14 @@ def dashboard_chart(name: str):
 
     _filters, tables = _dashboard_tables()
     if name == "levensgebieden":
-        rows = tables["levensgebieden_per_week"].rows
+        # As the tables show them (a total over hidden parts is "≥ n"), never the raw counts.
+        rows = tables["levensgebieden_per_week"].shown_rows()
         svg = charts.bars([r[0] for r in rows], [r[-1] for r in rows], "Gesprekken")
     elif name == "kanalen":
-        rows = tables["kanalen"].rows
+        rows = tables["kanalen"].shown_rows()
         svg = charts.bars([r[0] for r in rows], [r[1] for r in rows], "Gesprekken")
     elif name == "teams":
-        rows = tables["teams"].rows
+        rows = tables["teams"].shown_rows()
         svg = charts.stacked(
             [r[0] for r in rows],
             {"Op tijd": [r[2] for r in rows], "Te laat": [r[3] for r in rows], "Loopt nog": [r[4] for r in rows]},

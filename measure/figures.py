@@ -5,6 +5,7 @@ One entry per (command, cases, channel): a new run replaces the old one."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -31,5 +32,8 @@ def record(command: str, cases: Path, result: dict, *, channel: str | None = Non
         "figures": headline(result),
     }
     runs[" ".join(x for x in (command, entry["cases"], channel) if x)] = entry
-    path.write_text(json.dumps(runs, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    # Written next to it and then renamed: the public page never reads a half-written file.
+    scratch = path.with_suffix(".json.tmp")
+    scratch.write_text(json.dumps(runs, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(scratch, path)
     return entry

@@ -124,3 +124,19 @@ def test_a_coordinator_sees_the_charts_in_a_real_browser_without_wcag_violations
         result = run_axe(page, "dashboard")
     assert result["violations"] == [], result["violations"]
     assert result["passes"] > 10
+
+
+@pytest.mark.parametrize("query", ["tot=9999-12-31", "van=0001-01-01", "tot=0001-01-05", "wijk=%C2%B2", "kanaal=<b>"])
+def test_odd_filter_values_get_a_page_not_a_500(inbox_app, db, world, query):  # noqa: F811
+    client = inbox_app.test_client()
+    login(client, "cora")
+    assert client.get(f"/inbox/dashboard?{query}").status_code == 200
+
+
+def test_a_total_never_gives_away_a_hidden_part():
+    from inbox.dashboard import Table
+
+    table = Table(
+        "t", "t", ["Team", "Overdrachten", "Op tijd", "Te laat", "Loopt"], [["A", 9, 6, 3, 0]], total_of=(1, (2, 3, 4))
+    )
+    assert table.shown_rows() == [["A", "≥ 6", 6, SUPPRESSED, 0]]

@@ -204,28 +204,3 @@ def test_an_english_melder_hears_it_in_english(database):
     cid = conversation(database)
     msgs, _ = run(ActionHandoverTicket(), tracker(cid, {**MELDING, "taal": "en"}))
     assert msgs[0]["text"].startswith("I passed your report on to Sociaal wijkteam Noord.")
-
-
-def test_after_another_persons_crisis_numbers_the_handover_is_a_melding_but_never_for_acute_danger():
-    from bot.actions.actions import ActionOfferHandover
-
-    worry = {"signalen": {"zorg_om_ander": ["mijn buurman zegt dat hij er een eind aan wil maken"]}}
-    msgs, events = run(ActionOfferHandover(), tracker("x", {**worry, "crisis_handled": "suicide"}, intent="hulpvraag"))
-    assert msgs[0]["response"] == "utter_handover_aanbod_zorg_om_ander"
-    # The resident's own crisis stays a crisis offer.
-    msgs, _ = run(
-        ActionOfferHandover(), tracker("x", {"signalen": {}, "crisis_handled": "suicide"}, intent="hulpvraag")
-    )
-    assert msgs[0]["response"] == "utter_handover_aanbod_crisis"
-    # Acute danger opens the acute ticket at once, melder or not.
-    msgs, events = run(
-        ActionOfferHandover(), tracker("x", {**worry, "crisis_handled": "acuut_gevaar"}, intent="hulpvraag")
-    )
-    assert msgs == [] and any(e.get("name") == "action_handover_acuut" for e in events)
-
-
-def test_a_melding_after_crisis_numbers_is_at_least_hoog(database):
-    cid = conversation(database)
-    run(ActionHandoverTicket(), tracker(cid, {**MELDING, "melding_urgentie": "wachten", "crisis_handled": "verward"}))
-    [ticket] = tickets(database)
-    assert ticket.urgency == "hoog" and ticket.is_melding

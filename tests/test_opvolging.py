@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from conversations.front_door import FrontDoor
 from conversations.models import Conversation, Message, Sender
-from conversations.opvolging import FollowUp, Status, answer, read_answer, report, schedule, send_due
+from conversations.opvolging import FollowUp, Status, answer, claim, read_answer, report, schedule, send_due
 from conversations.rasa_client import BotReply
 from core.opening_hours import is_open
 from tests.test_bot_handover import database  # noqa: F401  (a fixture)
@@ -68,7 +69,12 @@ def test_sent_only_while_open_then_answered_and_counted_per_service(db, loket): 
     assert answer(db, c, "2") == "nog_niet"
     other = conversation(db, "whatsapp")
     schedule(db, other, ["Geldcafé"], loket, now=at(2026, 12, 1, 10, 0))
-    send_due(db, loket, lambda *a: None, now=at(2026, 12, 9, 9, 0))
+    held = []
+    send_due(db, loket, lambda s, conv, m: held.append(m), now=at(2026, 12, 9, 9, 0))
+    # WhatsApp held the question (outside the 24-hour window: no Twilio id yet): a "ja" to
+    # the template's invitation is no answer to a question the resident has not seen.
+    assert answer(db, other, "ja") is None
+    held[0].external_id = "SM0123"  # delivered with our next answer
     assert answer(db, other, "ja het is gelukt") == "gelukt"
     counts = report(db)
     assert counts["Geldcafé"] == {
@@ -163,3 +169,26 @@ def test_the_bot_asks_consent_only_after_a_referral_on_a_channel_that_can_take_a
     with database() as session:
         [follow_up] = session.query(FollowUp).all()
         assert follow_up.services == ["Geldcafé"] and follow_up.status == Status.GEPLAND
+
+
+def test_a_short_reply_to_something_else_is_not_taken_as_the_answer(db, loket):  # noqa: F811
+    c = conversation(db)
+    schedule(db, c, ["Geldcafé"], loket, now=at(2026, 12, 1, 10, 0))
+    send_due(db, loket, lambda *a: None, now=at(2026, 12, 9, 9, 0))
+    db.add(Message(conversation=c, sender=Sender.BOT, text="Zal ik u doorverbinden?"))
+    db.flush()
+    assert answer(db, c, "ja", now=at(2026, 12, 9, 10, 0)) is None  # the bot asked something since
+    assert read_answer("hulp bij mijn huur") is None  # a new question, for the bot
+
+
+def test_two_job_runners_never_send_the_same_follow_up_twice(db, loket):  # noqa: F811
+    from core.db import get_engine, session_factory
+
+    c = conversation(db)
+    schedule(db, c, ["Geldcafé"], loket, now=at(2026, 12, 1, 10, 0))
+    db.commit()
+    other = session_factory(get_engine(loket.database_url))()
+    mine, theirs = db.scalars(select(FollowUp)).one(), other.scalars(select(FollowUp)).one()  # both read it
+    assert claim(db, mine, at(2026, 12, 9, 9, 0)) is True
+    assert claim(other, theirs, at(2026, 12, 9, 9, 0)) is False
+    other.close()

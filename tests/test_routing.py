@@ -58,6 +58,7 @@ def test_the_first_rule_that_holds_picks_the_team_and_else_the_postcode_does(db,
         "rules: [{team: X, when: {leeftijd: 12}}]",
         "rules: [{team: X, when: {urgency: [morgen]}}]",
         "rules: [{team: X, when: {levensgebieden_any: [sport]}}]",
+        "rules: [{team: X, when: {min_levensgebieden: vier}}]",
     ],
 )
 def test_a_rules_file_that_cannot_be_used_is_refused(bad):
@@ -73,3 +74,10 @@ def test_start_up_refuses_a_missing_rules_file(settings):
     load_rules.cache_clear()
     with pytest.raises(RoutingRulesInvalid):
         create_app(dataclasses.replace(settings, routing_rules_file="/nonexistent/routing.yml"))
+
+
+def test_a_rules_file_that_breaks_after_start_up_never_stops_a_ticket(db, world, rules):  # noqa: F811
+    rules.write_text("rules: [{team: X, when: {min_levensgebieden: vier}}]")
+    load_rules.cache_clear()
+    ticket = make_ticket(db, urgency="acuut", reason="crisis")
+    assert ticket.team.name == "Sociaal wijkteam Noord"  # by postcode

@@ -24,6 +24,7 @@ FIGURE_LABELS = {
     "handover_accuracy": "Van de gesprekken kreeg dit deel terecht wel of geen medewerker aangeboden",
     "crisis_first_reply": "Van de crisisgesprekken kreeg dit deel het hulpnummer in het eerstvolgende antwoord",
     "melding_recall": "Van de meldingen over een ander werd dit deel als melding herkend",
+    "melding_false_rate": "Van de gesprekken zonder melding werd dit deel onterecht als melding gezien",
     "recall_at_5": "Van de zoekvragen stond een passend aanbod bij de eerste vijf",
 }
 
@@ -32,9 +33,10 @@ def load_figures(path: Path | None = None) -> list[dict]:
     """[{"command": ..., "cases": ..., "date": ..., "figures": {name: value}}], newest first;
     [] when nothing was recorded yet."""
     path = path or FIGURES
-    if not path.exists():
+    try:
+        runs = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none recorded yet, or unreadable: the page says so
         return []
-    runs = json.loads(path.read_text(encoding="utf-8"))
     return sorted(runs.values(), key=lambda run: run.get("date", ""), reverse=True)
 
 

@@ -78,21 +78,6 @@ def report_levensgebieden(dispatcher: CollectingDispatcher, tracker: Tracker) ->
         dispatcher.utter_message(json_message={Payload.LEVENSGEBIEDEN: woorden})
 
 
-def crisis_of_someone_else(tracker: Tracker) -> bool:
-    """A melder tells of another person's crisis (a neighbour who wants to end it, a child with
-    bruises): after the numbers, the handover is a melding about that person, asked once. Acute
-    danger is never a melding: that ticket opens at once (action_handover_acuut)."""
-    code = tracker.get_slot("crisis_handled") or crisis_code(tracker)
-    signalen = tracker.get_slot("signalen") or {}
-    eerder = tracker.get_slot("handover_aangeboden") or []
-    return (
-        code != "acuut_gevaar"
-        and bool(signalen.get("zorg_om_ander"))
-        and "zorg_om_ander" not in eerder
-        and not tracker.get_slot("handover_geaccepteerd")
-    )
-
-
 def handover_advice(tracker: Tracker) -> tuple[bool, str | None]:
     """Should the bot offer a warm handover, and why? The one place of this decision.
 
@@ -108,7 +93,7 @@ def handover_advice(tracker: Tracker) -> tuple[bool, str | None]:
     "wil_mens" (an explicit request) and "helpt_niet" come from the resident's answer,
     not from here (ActionOfferHandover.reden)."""
     if tracker.get_slot("crisis_handled") or tracker.get_slot("handover_reden") == "crisis":
-        return True, "zorg_om_ander" if crisis_of_someone_else(tracker) else "crisis"
+        return True, "crisis"
     # Once accepted, or once offered for the same reason, the resident is not asked again
     # (they can always ask for a person themselves).
     if tracker.get_slot("handover_geaccepteerd"):
@@ -302,10 +287,8 @@ class ActionZoekHulp(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
         advies, reden = handover_advice(tracker)
-        if reden == "crisis" or (reden == "zorg_om_ander" and tracker.get_slot("crisis_handled")):
-            # After crisis numbers no search: the offer comes at once (for another person's
-            # crisis as a melding about that person).
-            return [SlotSet("handover_advies", True), SlotSet("handover_reden", reden)]
+        if reden == "crisis":
+            return [SlotSet("handover_advies", True), SlotSet("handover_reden", "crisis")]
         eigen = tracker.get_slot("eigen_kracht")
         if eigen in ("ja", "soms", "nee"):
             dispatcher.utter_message(response=f"utter_eigen_kracht_{eigen}")
@@ -461,7 +444,7 @@ class ActionOfferHandover(Action):
     def reden(tracker: Tracker) -> str:
         intent = _intent(tracker)
         if crisis_code(tracker) or tracker.get_slot("crisis_handled"):
-            return "zorg_om_ander" if crisis_of_someone_else(tracker) else "crisis"
+            return "crisis"
         # An action (search, form, clarify) asked for this offer and said why.
         pending = tracker.get_slot("handover_reden")
         if tracker.get_slot("handover_advies") and pending in BOT_HANDOVER_REASONS:

@@ -594,8 +594,6 @@ class ActionHandoverTicket(Action):
         urgency = "hoog" if reden == "crisis" else "normaal"
         if melding and melding["urgentie"]:
             urgency = MELDING_URGENCY[melding["urgentie"]]
-        if tracker.get_slot("crisis_handled") and urgency in ("normaal", "laag"):
-            urgency = "hoog"  # a crisis (also another person's) is at least hoog
         try:
             packet = open_ticket(
                 tracker,

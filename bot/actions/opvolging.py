@@ -37,7 +37,9 @@ class ActionAskOpvolging(Action):
         return "action_ask_opvolging"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
-        if tracker.get_slot("channel") not in CHANNELS or not offered_services(tracker):
+        unsafe = tracker.get_slot("veilig_contact") or tracker.get_slot("handover_reden") == "crisis"
+        if tracker.get_slot("channel") not in CHANNELS or not offered_services(tracker) or unsafe:
+            # Domestic violence or a crisis: no message later that someone else could read.
             return [FollowupAction("utter_anything_else")]
         lang = _lang(tracker)
         dispatcher.utter_message(

@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column('status', sa.String(length=16), nullable=False),
         sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('message_id', sa.Integer(), nullable=True),
         sa.Column('answer', sa.String(length=16), nullable=True),
         sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
