@@ -62,6 +62,17 @@ class FollowUp(Base):
     conversation: Mapped[Conversation] = relationship()
 
 
+def _waiting(session: Session, conversation: Conversation) -> list[FollowUp]:
+    """The conversation's follow-ups not yet answered or stopped (planned or sent)."""
+    return list(
+        session.scalars(
+            select(FollowUp).where(
+                FollowUp.conversation_id == conversation.id, FollowUp.status.in_((Status.GEPLAND, Status.VERSTUURD))
+            )
+        )
+    )
+
+
 def schedule(
     session: Session,
     conversation: Conversation,
@@ -76,11 +87,7 @@ def schedule(
     if conversation.channel not in CHANNELS or conversation.crisis:
         # No later message after a crisis: it could reach a phone someone else reads.
         return None
-    waiting = session.scalar(
-        select(FollowUp).where(
-            FollowUp.conversation_id == conversation.id, FollowUp.status.in_((Status.GEPLAND, Status.VERSTUURD))
-        )
-    )
+    waiting = next(iter(_waiting(session, conversation)), None)
     if waiting is not None:
         return waiting
     local = as_utc(now or utcnow()).astimezone(loket_zone()) + timedelta(days=days)
@@ -207,11 +214,7 @@ def answer(session: Session, conversation: Conversation, body: str, *, now: date
     """The resident's answer to a sent follow-up (or "stop" to any waiting one), recorded;
     None when this message is not such an answer. The caller replies with
     text(f"opvolging.antwoord.{result}") and, for "hulp", lets the bot offer a person."""
-    waiting = session.scalars(
-        select(FollowUp).where(
-            FollowUp.conversation_id == conversation.id, FollowUp.status.in_((Status.GEPLAND, Status.VERSTUURD))
-        )
-    ).all()
+    waiting = _waiting(session, conversation)
     if not waiting:
         return None
     result = read_answer(body)

@@ -185,12 +185,11 @@ def build(session: Session, filters: Filters) -> dict[str, Table]:
         ["Levensgebied", "Vragen"],
         [[label(code) if code != "onbekend" else "Onbekend", n] for code, n in unmet.most_common()],
     )
-    since = start
     tables["opvolging"] = Table(
         "opvolging",
         "Verwijzingen en hoe het ging (opvolging)",
         ["Aanbod", "Gevraagd", "Gelukt", "Nog niet", "Wil hulp", "Geen antwoord", "Gestopt"],
-        [[name, *counts.values()] for name, counts in opvolging_report(session, since=since).items()],
+        [[name, *counts.values()] for name, counts in opvolging_report(session, since=start).items()],
     )
     per_team: dict[str, Counter] = {}
     teams = {t.id: t.name for t in session.scalars(select(Team))}

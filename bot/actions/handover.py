@@ -408,13 +408,20 @@ def _advised(tracker: Tracker) -> list[dict]:
     return out
 
 
+def conversation_of(session, tracker: Tracker) -> Conversation:
+    """The conversation this tracker belongs to (Rasa's sender id is the conversation id);
+    LookupError when the bot was reached without the front door."""
+    conversation = session.get(Conversation, tracker.sender_id)
+    if conversation is None:
+        raise LookupError(f"no conversation {tracker.sender_id!r} in the database")
+    return conversation
+
+
 def open_ticket(tracker: Tracker, **params) -> dict:
     """Opens (or finds) the ticket for this conversation and returns handover_packet(ticket).
     Raises HandoverRefused, LookupError (no such conversation) or a database error."""
     with session_scope() as session:
-        conversation = session.get(Conversation, tracker.sender_id)
-        if conversation is None:
-            raise LookupError(f"no conversation {tracker.sender_id!r} in the database")
+        conversation = conversation_of(session, tracker)
         if params.get("contact_preference") is None:
             # The channel slot can be missing (e.g. on a conversation's first message):
             # the conversation itself knows how the resident came in.
@@ -679,10 +686,7 @@ class ActionWatBewaard(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
         try:
             with session_scope() as session:
-                conversation = session.get(Conversation, tracker.sender_id)
-                if conversation is None:
-                    raise LookupError(f"no conversation {tracker.sender_id!r} in the database")
-                stored = what_is_stored(session, conversation)
+                stored = what_is_stored(session, conversation_of(session, tracker))
         except Exception:
             log.exception("could not read what is stored for conversation %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_gegevens_mislukt", **_contact_details())

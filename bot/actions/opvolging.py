@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from conversations.models import Conversation
+from bot.actions.handover import conversation_of
 from conversations.opvolging import CHANNELS, schedule
 from core.config import get_settings
 from core.db import session_scope
@@ -61,9 +61,7 @@ class ActionOpvolgingPlannen(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict]:
         try:
             with session_scope() as session:
-                conversation = session.get(Conversation, tracker.sender_id)
-                if conversation is None:
-                    raise LookupError(f"no conversation {tracker.sender_id!r} in the database")
+                conversation = conversation_of(session, tracker)
                 follow_up = schedule(session, conversation, offered_services(tracker), get_settings())
         except Exception:  # the resident is not told of a message that will not come
             log.exception("could not schedule a follow-up for conversation %s", tracker.sender_id)
