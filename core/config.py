@@ -38,6 +38,8 @@ DEMO_NIGHT_SHELTER_PHONE = "0800-0000"
 DEV_SECRET_KEY = "dev-only-secret-change-me"
 DEV_RASA_TOKEN = "dev-only-rasa-token"
 DEV_TWILIO_AUTH_TOKEN = "dev-only-twilio-token"
+# Where development defaults (secrets, the optional second factor) are allowed.
+DEVELOPMENT_ENVIRONMENTS = ("development", "dev", "test")
 
 
 class ConfigError(RuntimeError):
@@ -92,6 +94,10 @@ class Settings:
     # Transcripts of conversations without consent to share them are redacted after this.
     inbox_redact_unconsented_days: int
     inbox_cookie_secure: bool
+    # Staff sign in with a password and a code from an authenticator app (TOTP). On by default
+    # outside development; INBOX_SECOND_FACTOR=false only where the municipality's own sign-in
+    # in front of the inbox already asks for a second factor.
+    inbox_second_factor: bool
     inbox_pdf_font: str
     # A YAML file of routing rules (which team gets which ticket, handover/routing.py); "" = by postcode only.
     routing_rules_file: str
@@ -125,10 +131,13 @@ class Settings:
     widget_allowed_origins: tuple
     # Seconds between the widget's checks for new (staff) messages.
     widget_poll_seconds: int
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (0 = none):
+    # only then is the client's address taken from those headers (iad/web_security.py).
+    trusted_proxies: int
 
     @property
     def is_development(self) -> bool:
-        return self.environment in ("development", "dev", "test")
+        return self.environment in DEVELOPMENT_ENVIRONMENTS
 
     def check_crisis_numbers(self) -> None:
         """Outside development every crisis number must be a real, configured one."""
@@ -191,8 +200,9 @@ def load_settings(env_file: Path | None = None) -> Settings:
     loket_phone = _env("LOKET_PHONE", "14 053")
     night_shelter_phone = _env("NIGHT_SHELTER_PHONE", DEMO_NIGHT_SHELTER_PHONE)
     police_non_urgent_phone = _env("POLICE_NON_URGENT_PHONE", "0900-8844")
+    environment = _env("IAD_ENV", "development").lower()
     return Settings(
-        environment=_env("IAD_ENV", "development").lower(),
+        environment=environment,
         data_dir=data_dir,
         database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'iad.db'}"),
         secret_key=_env("SECRET_KEY", DEV_SECRET_KEY),
@@ -232,6 +242,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         inbox_lockout_minutes=_env_int("INBOX_LOCKOUT_MINUTES", 15),
         inbox_redact_unconsented_days=_env_int("INBOX_REDACT_UNCONSENTED_DAYS", 30),
         inbox_cookie_secure=_env_bool("INBOX_COOKIE_SECURE", False),
+        inbox_second_factor=_env_bool("INBOX_SECOND_FACTOR", environment not in DEVELOPMENT_ENVIRONMENTS),
         # DejaVu covers Dutch, Turkish, Polish, Arabic letters and more; fpdf2 embeds it.
         inbox_pdf_font=_env("INBOX_PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
         routing_rules_file=_env("ROUTING_RULES", ""),
@@ -254,6 +265,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         widget_allowed_origins=tuple(o.strip() for o in _env("WIDGET_ALLOWED_ORIGINS", "*").split(",") if o.strip())
         or ("*",),
         widget_poll_seconds=_env_int("WIDGET_POLL_SECONDS", 4),
+        trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
     )
 
 

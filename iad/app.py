@@ -16,7 +16,7 @@ from core.db import get_engine, session_factory
 from handover.regie import forget
 from handover.routing import load_rules
 from handover.tickets import raise_for_crisis
-from iad import rate_limits
+from iad import rate_limits, web_security
 from iad.health import bp as health_bp
 from webhooks.channels import init_app as init_channels
 from webhooks.hsds_api import bp as hsds_api_bp
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_channels(app)  # widget + demo page, Twilio WhatsApp and voice, the WhatsApp sender for staff replies
     inbox.init_app(app)  # staff inbox under /inbox/, with CSRF on its forms only
     rate_limits.init_app(app, settings)  # on the chat API and the staff login
+    web_security.init_app(app, settings)  # safety headers on every response; ProxyFix when configured
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

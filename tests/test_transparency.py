@@ -70,7 +70,7 @@ def test_axe_finds_no_wcag21aa_violations(app, figures):
     threading.Thread(target=http.serve_forever, daemon=True).start()
     try:
         with chromium() as browser:
-            page = browser.new_page()
+            page = browser.new_page(bypass_csp=True)  # only so that axe-core can be injected
             page.goto(f"http://127.0.0.1:{port}/transparantie")
             result = run_axe(page, "transparantie")
             page.screenshot(path=str(ARTIFACTS / "transparantie.png"), full_page=True)

@@ -3,6 +3,8 @@ embeds it with the one <script> tag a municipality pastes into its own site."""
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, render_template, request
 
 from webhooks.settings import channel_settings
@@ -16,10 +18,16 @@ bp = Blueprint(
 )
 
 
+# A plain path on this site: "/" and then no second "/" or "\\", and only characters that a
+# browser keeps as they are (it drops tabs and newlines, so "/<TAB>/evil.example" would become
+# "//evil.example", another site).
+LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~/?=&-]*")
+
+
 def _local_exit(value: str) -> str:
     """?exit=/some/path overrides the quick-exit target on the demo page (tests, no internet);
     only a path on this site, so the demo page cannot be turned into an open redirect."""
-    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else ""
+    return value if LOCAL_PATH.fullmatch(value) else ""
 
 
 @bp.get("/")
