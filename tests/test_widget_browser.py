@@ -68,6 +68,8 @@ def page(browser):
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # The demo page is served with its real Content-Security-Policy: anything it blocks is a defect.
+    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield page
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
@@ -96,12 +98,16 @@ def tab_to(page, wanted: str, key: str = "Tab", limit: int = 25) -> None:
     raise AssertionError(f"{wanted!r} not reached with {key}; focus is on {focused(page)!r}")
 
 
-def stored_conversation_id(page) -> str:
+def stored_conversation_id(page, storage: str = "sessionStorage") -> str:
     return page.evaluate(f"""() => {{
-        for (const k of Object.keys(localStorage)) if (k.startsWith('{STORE_PREFIX}'))
-            return JSON.parse(localStorage.getItem(k)).conversationId;
+        for (const k of Object.keys({storage})) if (k.startsWith('{STORE_PREFIX}'))
+            return JSON.parse({storage}.getItem(k)).conversationId;
         return null;
     }}""")
+
+
+def stored_keys(page, storage: str) -> list[str]:
+    return page.evaluate(f"() => Object.keys({storage}).filter(k => k.startsWith('{STORE_PREFIX}'))")
 
 
 def resident_texts(settings, conversation_id: str) -> list[str]:
@@ -205,6 +211,32 @@ def test_the_conversation_survives_a_reload(page, server):
     shot(page, "after-reload")
 
 
+def test_the_conversation_stays_in_this_tab_unless_the_resident_keeps_it(page, server):
+    """Someone who uses the browser after the resident closed the tab cannot read the chat
+    back; a resident who ticks the box finds it again in a new tab."""
+    open_and_send(page, server["url"], "alleen in dit venster")
+    conversation_id = stored_conversation_id(page)
+    assert conversation_id and stored_keys(page, "localStorage") == []
+    later = page.context.new_page()  # a new tab: its own sessionStorage, the same localStorage
+    later.goto(server["url"] + "/widget/demo")
+    later.get_by_role("button", name="Chat met het loket").click()
+    assert later.get_by_text("alleen in dit venster").count() == 0
+    later.close()
+
+    page.get_by_label("Bewaar dit gesprek op dit apparaat").check()
+    assert stored_conversation_id(page, "localStorage") == conversation_id
+    assert stored_keys(page, "sessionStorage") == []  # in one place only
+    shot(page, "keep-on-device")
+    later = page.context.new_page()
+    later.goto(server["url"] + "/widget/demo")
+    later.get_by_text("alleen in dit venster").wait_for()  # it was open: it opens again, with the history
+    assert later.get_by_label("Bewaar dit gesprek op dit apparaat").is_checked()
+    later.get_by_label("Bewaar dit gesprek op dit apparaat").uncheck()
+    assert stored_keys(later, "localStorage") == []
+    assert stored_conversation_id(later) == conversation_id
+    later.close()
+
+
 def test_a_network_drop_loses_nothing_and_sends_nothing_twice(page, server):
     open_and_send(page, server["url"], "voor de storing")
     conversation_id = stored_conversation_id(page)
@@ -267,7 +299,7 @@ def test_quick_exit_leaves_at_once_and_leaves_no_trace(page, server):
     page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/weg-van-hier$"))
     elapsed_ms = (time.perf_counter() - started) * 1000
     assert elapsed_ms < 2000
-    assert page.evaluate(f"() => Object.keys(localStorage).filter(k => k.startsWith('{STORE_PREFIX}'))") == []
+    assert stored_keys(page, "localStorage") == [] and stored_keys(page, "sessionStorage") == []
     page.go_back()
     assert "widget/demo" not in page.url  # replaced in the history: "Back" skips the chat
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -362,7 +394,8 @@ def test_200_percent_zoom_keeps_everything_usable(browser, server):
 def test_axe_reports_no_serious_or_critical_wcag21aa_violations(browser, server):
     summary = {}
     for label, viewport in (("desktop", {"width": 1280, "height": 800}), ("zoom-200", {"width": 640, "height": 400})):
-        context = browser.new_context(viewport=viewport, locale="nl-NL")
+        # bypass_csp: only so that axe-core can be injected as an inline script
+        context = browser.new_context(viewport=viewport, locale="nl-NL", bypass_csp=True)
         page = context.new_page()
         try:
             page.goto(server["url"] + "/widget/demo")

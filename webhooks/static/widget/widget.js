@@ -5,8 +5,10 @@
  * data-max-chars, data-api (the chat API's origin, default: where this script came from).
  *
  * Plain JavaScript, no dependencies, nothing loaded from anywhere but the loket's own server.
- * - The conversation id and unsent messages live in localStorage: a reload restores the
- *   conversation (history is fetched again, never stored in the browser).
+ * - The conversation id and unsent messages live in sessionStorage, so a reload restores the
+ *   conversation (history is fetched again, never stored in the browser) and nobody who uses
+ *   this browser after the resident closed the tab can read it back. Only when the resident
+ *   ticks "Bewaar dit gesprek op dit apparaat" are they kept in localStorage.
  * - Each message has a client_message_id; the server answers a repeated id once, so the
  *   widget can resend freely after a network drop (retry queue with back-off).
  * - New messages (a staff member's reply) arrive by polling GET .../messages?after=<id>.
@@ -33,22 +35,36 @@
   var STORE_KEY = "iad-chat:v1:" + cfg.api;
   var SENDER_LABEL = { resident: "U", bot: "Assistent", staff: "Medewerker", system: "Loket" };
 
-  // --- storage (localStorage may be blocked: then the widget works without it) -----------
+  // --- storage (either may be blocked: then the widget works without it) -----------------
+  // One snapshot, in sessionStorage (this tab, until it closes) or, when the resident chose to
+  // keep the conversation, in localStorage (this device); never in both.
   var memory = {};
+  function area(kind) { try { return window[kind]; } catch (e) { return null; } }
+  function read(kind) {
+    try { return JSON.parse(area(kind).getItem(STORE_KEY) || "null"); } catch (e) { return null; }
+  }
   function load() {
-    try { return JSON.parse(localStorage.getItem(STORE_KEY) || "{}") || {}; } catch (e) { return memory; }
+    var kept = read("localStorage");
+    if (kept) { kept.keep = true; return kept; }
+    return read("sessionStorage") || memory;
   }
   function save() {
     var snapshot = { conversationId: state.conversationId, open: state.open, outbox: state.outbox };
-    try { localStorage.setItem(STORE_KEY, JSON.stringify(snapshot)); } catch (e) { memory = snapshot; }
+    var here = state.keep ? "localStorage" : "sessionStorage";
+    var not = state.keep ? "sessionStorage" : "localStorage";
+    try { area(here).setItem(STORE_KEY, JSON.stringify(snapshot)); } catch (e) { memory = snapshot; }
+    try { area(not).removeItem(STORE_KEY); } catch (e) { /* nothing stored there */ }
   }
   function wipe() {
-    try { localStorage.removeItem(STORE_KEY); } catch (e) { /* nothing stored */ }
+    ["localStorage", "sessionStorage"].forEach(function (kind) {
+      try { area(kind).removeItem(STORE_KEY); } catch (e) { /* nothing stored */ }
+    });
     memory = {};
   }
 
   var stored = load();
   var state = {
+    keep: !!stored.keep,
     conversationId: stored.conversationId || null,
     open: !!stored.open,
     outbox: Array.isArray(stored.outbox) ? stored.outbox : [],
@@ -101,10 +117,24 @@
   var sendButton = el("button", { type: "submit", className: "send", text: "Verstuur" });
   var form = el("form", { className: "composer", novalidate: "" },
     [el("label", { "for": "iad-input", text: "Uw bericht" }), input, sendButton, hint]);
+  var keepBox = el("input", { type: "checkbox", id: "iad-keep", "aria-describedby": "iad-keep-hint" });
+  keepBox.checked = state.keep;
+  var keepRow = el("div", { className: "keep" }, [
+    keepBox,
+    el("label", { "for": "iad-keep", text: "Bewaar dit gesprek op dit apparaat" }),
+    el("p", { id: "iad-keep-hint", className: "keep-hint", text: "Anders is het gesprek weg als u dit venster sluit. Deelt u dit apparaat? Zet dan geen vinkje." })
+  ]);
+  var privacyLink = el("a", { href: cfg.api + "/transparantie", target: "_blank", rel: "noopener noreferrer", text: "Wat wij bewaren" });
+  privacyLink.appendChild(el("span", { className: "sr-only", text: " (opent in een nieuw venster)" }));
   var panel = el("section", { id: "iad-panel", className: "panel", "aria-labelledby": titleId, hidden: "" }, [
     el("div", { className: "head" }, [el("h2", { id: titleId, text: cfg.title }), exitButton, closeButton, exitHint]),
-    el("p", { className: "notice", text: "U praat met een computer. Een medewerker kan meelezen. Deel geen BSN of rekeningnummer." }),
-    modeNote, log, typing, conn, form
+    // Who can read along, and when (the same as on the transparency page).
+    el("p", { className: "notice" }, [
+      document.createTextNode("U praat met een computer. Medewerkers van het loket kunnen meelezen. " +
+        "Het wijkteam ziet dit gesprek alleen als u dat goed vindt. Deel geen BSN of rekeningnummer. "),
+      privacyLink
+    ]),
+    modeNote, log, typing, conn, form, keepRow
   ]);
   root.appendChild(panel);
   root.appendChild(launcher);
@@ -408,6 +438,7 @@
     if (panel.hidden) openPanel(true); else closePanel();
   });
   closeButton.addEventListener("click", closePanel);
+  keepBox.addEventListener("change", function () { state.keep = keepBox.checked; save(); });
   exitButton.addEventListener("click", quickExit);
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { event.preventDefault(); closePanel(); }
