@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import (
     DDL,
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -193,6 +194,10 @@ class StaffUser(Base):
     # Changes at every login and logout: a copied session cookie dies with the session.
     session_token: Mapped[str | None] = mapped_column(String(64))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The second factor (inbox/second_factor.py): the authenticator app's secret, encrypted,
+    # and the last time step whose code was used, so no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     teams: Mapped[list[Team]] = relationship(secondary=team_member, back_populates="members", order_by="Team.name")

@@ -21,6 +21,10 @@ class InboxSettings:
     redact_unconsented_days: int
     cookie_secure: bool
     pdf_font: str
+    # A code from an authenticator app after the password (inbox/second_factor.py).
+    second_factor: bool
+    # The name staff see in their authenticator app.
+    issuer: str
 
 
 def load_inbox_settings(settings: Settings | None = None) -> InboxSettings:
@@ -33,4 +37,6 @@ def load_inbox_settings(settings: Settings | None = None) -> InboxSettings:
         redact_unconsented_days=s.inbox_redact_unconsented_days,
         cookie_secure=s.inbox_cookie_secure,
         pdf_font=s.inbox_pdf_font,
+        second_factor=s.inbox_second_factor,
+        issuer=f"IAD-loket {s.gemeente}",
     )

@@ -62,6 +62,10 @@ def user_edit(user_id: int | None):
             if form.unlock.data:
                 user.locked_until, user.failed_logins = None, 0
                 changed["unlocked"] = True
+            if form.reset_second_factor.data and user.totp_secret:
+                # A lost phone: the next sign-in sets the app up again (after the password).
+                user.totp_secret, user.totp_last_step, user.session_token = None, None, None
+                changed["second_factor_reset"] = True
             if not user.active:
                 user.session_token = None
             g.db.flush()

@@ -52,9 +52,10 @@ class LoginResult:
     locked_until: datetime | None = None
 
 
-def authenticate(
+def check_password(
     session: Session, username: str, password: str, settings: InboxSettings, *, ip: str | None = None
 ) -> LoginResult:
+    """The first step: is the password right (and the account not locked)? Signs nobody in."""
     now = utcnow()
     user = session.scalar(select(StaffUser).where(func.lower(StaffUser.username) == username.strip().lower()))
     if user is None or not user.active:
@@ -68,31 +69,53 @@ def authenticate(
         audit.record(session, "login_refused_locked", user=user, ip=ip)
         return LoginResult(None, "locked", as_utc(user.locked_until))
     if not _verify(user.password_hash, password):
-        # Counted in the database itself (UPDATE ... + 1), not read and written back: guesses
-        # sent in parallel each count.
-        failed = session.execute(
-            update(StaffUser)
-            .where(StaffUser.id == user.id)
-            .values(failed_logins=func.coalesce(StaffUser.failed_logins, 0) + 1)
-            .returning(StaffUser.failed_logins)
-        ).scalar_one()
-        set_committed_value(user, "failed_logins", failed)
-        detail = {"failed_logins": failed}
-        if failed >= settings.lockout_attempts:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_logins = 0
-            audit.record(session, "account_locked", user=user, detail={"minutes": settings.lockout_minutes}, ip=ip)
-            return LoginResult(None, "locked", user.locked_until)
-        audit.record(session, "login_failed", user=user, detail=detail, ip=ip)
-        return LoginResult(None, "invalid")
+        return count_failure(session, user, settings, ip=ip)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    return LoginResult(user)
+
+
+def count_failure(
+    session: Session, user: StaffUser, settings: InboxSettings, *, ip: str | None = None, why: str = "password"
+) -> LoginResult:
+    """A wrong password or a wrong second-factor code: one more failed attempt, and the lock
+    when there were too many. Counted in the database itself (UPDATE ... + 1), not read and
+    written back: guesses sent in parallel each count."""
+    now = utcnow()
+    failed = session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .values(failed_logins=func.coalesce(StaffUser.failed_logins, 0) + 1)
+        .returning(StaffUser.failed_logins)
+    ).scalar_one()
+    set_committed_value(user, "failed_logins", failed)
+    if failed >= settings.lockout_attempts:
+        user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+        user.failed_logins = 0
+        audit.record(session, "account_locked", user=user, detail={"minutes": settings.lockout_minutes}, ip=ip)
+        return LoginResult(None, "locked", user.locked_until)
+    detail = {"failed_logins": failed} if why == "password" else {"failed_logins": failed, "why": why}
+    audit.record(session, "login_failed", user=user, detail=detail, ip=ip)
+    return LoginResult(None, "invalid")
+
+
+def complete_login(session: Session, user: StaffUser, *, ip: str | None = None) -> None:
+    """Every step passed: a new session token, the counters reset, the login in the audit log."""
     user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = utcnow()
     user.session_token = secrets.token_hex(32)
     audit.record(session, "login", user=user, ip=ip)
-    return LoginResult(user)
+
+
+def authenticate(
+    session: Session, username: str, password: str, settings: InboxSettings, *, ip: str | None = None
+) -> LoginResult:
+    """Password only, then signed in: for accounts without a second factor."""
+    result = check_password(session, username, password, settings, ip=ip)
+    if result.user is not None:
+        complete_login(session, result.user, ip=ip)
+    return result
 
 
 def start_session(user: StaffUser) -> None:

@@ -29,6 +29,14 @@ class ActionForm(FlaskForm):
     """A button with nothing but the CSRF token: claim, hand back, log out."""
 
 
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code uit uw app (6 cijfers)",
+        validators=[DataRequired(), Length(max=12)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
 class LoginForm(FlaskForm):
     username = StringField(
         "Gebruikersnaam", validators=[DataRequired(), Length(max=80)], render_kw={"autocomplete": "username"}
@@ -99,6 +107,7 @@ class UserForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     active = BooleanField("Actief", default=True)
+    reset_second_factor = BooleanField("Tweede stap opnieuw laten instellen (bijvoorbeeld: telefoon kwijt)")
     unlock = BooleanField("Blokkade opheffen")
 
 

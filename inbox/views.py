@@ -5,8 +5,21 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy import select
 
 from conversations.models import Status, utcnow
@@ -29,10 +42,29 @@ from handover.models import (
     Team,
     Wijk,
 )
-from inbox import dashboard, tickets
-from inbox.auth import authenticate, end_session, load_staff_user, login_required, role_required, start_session
+from inbox import dashboard, second_factor, tickets
+from inbox.auth import (
+    check_password,
+    complete_login,
+    count_failure,
+    end_session,
+    load_staff_user,
+    login_required,
+    role_required,
+    start_session,
+)
 from inbox.export import SENDER_LABELS, ticket_export, ticket_pdf
-from inbox.forms import ActionForm, AssignForm, LoginForm, NoteForm, ReassignForm, ReplyForm, StatusForm, choices
+from inbox.forms import (
+    ActionForm,
+    AssignForm,
+    CodeForm,
+    LoginForm,
+    NoteForm,
+    ReassignForm,
+    ReplyForm,
+    StatusForm,
+    choices,
+)
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates", static_folder="static")
 
@@ -135,30 +167,94 @@ def _safe_next(target: str | None) -> str:
     return url_for("inbox.queue")
 
 
+def _flash_locked() -> None:
+    minutes = current_app.extensions["inbox_settings"].lockout_minutes
+    flash(
+        "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het "
+        f"over {minutes} minuten opnieuw, of vraag een beheerder.",
+        "error",
+    )
+
+
+def _signed_in(user: StaffUser, next_url: str | None):
+    complete_login(g.db, user, ip=_ip())
+    g.db.commit()
+    start_session(user)
+    return redirect(_safe_next(next_url))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if g.staff is not None:
         return redirect(url_for("inbox.queue"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = authenticate(
-            g.db, form.username.data, form.password.data, current_app.extensions["inbox_settings"], ip=_ip()
-        )
+        settings = current_app.extensions["inbox_settings"]
+        result = check_password(g.db, form.username.data, form.password.data, settings, ip=_ip())
         g.db.commit()
         if result.user is not None:
-            start_session(result.user)
-            return redirect(_safe_next(request.args.get("next")))
+            if result.user.totp_secret or settings.second_factor:
+                second_factor.begin(result.user, request.args.get("next"))
+                return redirect(url_for("inbox.login_code"))
+            return _signed_in(result.user, request.args.get("next"))
         if result.error == "locked":
-            minutes = current_app.extensions["inbox_settings"].lockout_minutes
-            flash(
-                "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het "
-                f"over {minutes} minuten opnieuw, of vraag een beheerder.",
-                "error",
-            )
+            _flash_locked()
         else:
             flash("Gebruikersnaam of wachtwoord klopt niet.", "error")
         return render_template("inbox/login.html", form=form), 401
     return render_template("inbox/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """The second step: the code from the authenticator app, or at the first sign-in the QR
+    code to set the app up (inbox/second_factor.py)."""
+    user_id = second_factor.pending_user_id()
+    user = g.db.get(StaffUser, user_id) if user_id is not None else None
+    if user is None or not user.active:
+        session.clear()
+        flash("Log opnieuw in. Na het wachtwoord hebt u 5 minuten voor de code.", "info")
+        return redirect(url_for("inbox.login"))
+    secret_key = current_app.config["SECRET_KEY"]
+    enrolled = second_factor.unseal(user.totp_secret, secret_key)
+    if user.totp_secret and enrolled is None:
+        # Sealed with another SECRET_KEY: setting up a new app here would let anyone who has
+        # only the password choose the second factor. A beheerder resets it instead.
+        session.clear()
+        current_app.logger.warning("second factor of staff user %s cannot be read (SECRET_KEY changed?)", user.id)
+        flash("Uw tweede stap moet opnieuw worden ingesteld. Vraag dit aan een beheerder.", "error")
+        return redirect(url_for("inbox.login"))
+    secret = enrolled or second_factor.enrolment_secret(secret_key)
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        step = second_factor.matching_step(secret, form.code.data)
+        if step is not None and second_factor.use_step(g.db, user, step):
+            if not enrolled:
+                user.totp_secret = second_factor.seal(secret, secret_key)
+                audit.record(g.db, "second_factor_enrolled", user=user, ip=_ip())
+            return _signed_in(user, second_factor.pending_next())
+        settings = current_app.extensions["inbox_settings"]
+        result = count_failure(g.db, user, settings, ip=_ip(), why="code")
+        g.db.commit()
+        if result.error == "locked":
+            session.clear()
+            _flash_locked()
+            return redirect(url_for("inbox.login"))
+        form.code.errors.append(
+            "Deze code klopt niet, of is al gebruikt. Wacht op de volgende code en probeer het opnieuw."
+        )
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    enrolment = None
+    if not enrolled:
+        issuer = current_app.extensions["inbox_settings"].issuer
+        enrolment = {
+            "qr": Markup(second_factor.qr_svg(secret, user.username, issuer)),  # segno's SVG, no user input
+            "secret": second_factor.grouped(secret),
+        }
+    return render_template("inbox/login_code.html", form=form, enrolment=enrolment), status
 
 
 @bp.post("/logout")
