@@ -14,13 +14,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from conversations import opvolging
+from conversations import opvolging, pipeline
 from conversations.addresses import find_phone_number, set_resident_address
-from conversations.models import BotDelivery, Conversation, Message, Sender, Status, utcnow
+from conversations.models import BotDelivery, Conversation, Message, Sender, Status, as_utc, utcnow
 from conversations.privacy import redact, removed_notice
 from conversations.rasa_client import BotReply, BotUnavailable, RasaClient
 from core.bot_contract import ASK_FOR_A_PERSON, Payload
@@ -42,6 +43,11 @@ PHONE_PLACEHOLDER = "[telefoonnummer, versleuteld bewaard]"
 # is stored and reaches the resident anyway: the widget polls, WhatsApp gets it sent
 # (_store_late), and on the phone the caller is being transferred to the crisis line.
 CRISIS_BOT_WAIT_SECONDS = 0.5
+# Twilio gives a webhook 15 s; a bot answer that takes longer than this goes out through the
+# REST API when it comes (and a failed one is retried by conversations/pipeline.py).
+WHATSAPP_BOT_WAIT_SECONDS = 5.0
+# A bot call still in flight is not retried before this: its own timeout comes first.
+IN_FLIGHT_SECONDS = 30
 # What the bot hears instead of the number (the handover form's slot, as a button would set it).
 CALLBACK_NUMBER_GIVEN = '/affirm{"handover_telefoon": "ontvangen"}'
 
@@ -79,6 +85,8 @@ class FrontDoor:
         self.session_factory = session_factory
         self.deliver = deliver
         self._bot_calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-call")
+        # Whether the last bot call of this process failed: only for the wording of a reply.
+        self._bot_down = False
 
     def start_conversation(self, session: Session, channel: str, *, gemeente: str | None = None) -> Conversation:
         conversation = Conversation(channel=channel, gemeente=gemeente or self.settings.gemeente, levensgebieden={})
@@ -198,12 +206,26 @@ class FrontDoor:
                 self.on_crisis(session, conversation, crisis)
             session.commit()
 
+        message.bot_text = text_for_bot if text_for_bot != message.text else None
         if conversation.status == Status.BOT and not asks_safety and bot_needed:
-            replies += self._ask_bot(session, conversation, message, text_for_bot, crisis)
+            if pipeline.waiting_before(session, message):
+                # An earlier message still waits for the bot: this one follows it, in order.
+                message.bot_retry_at = utcnow()
+                if not crisis:
+                    reply(
+                        Sender.SYSTEM,
+                        self._bot_down_text(conversation.channel, lang)
+                        if self._bot_down
+                        else catalogue_text("bot_down.queued", lang),
+                    )
+            else:
+                replies += self._ask_bot(session, conversation, message, text_for_bot, crisis, lang)
         elif not bot_needed:
             message.bot_delivery = BotDelivery.NOT_FOR_BOT
         if carried is not None:
+            # Heard with this message: never sent to the bot on its own.
             carried.bot_delivery = message.bot_delivery
+            carried.bot_retry_at = None
 
         session.add_all(replies)
         session.commit()
@@ -233,39 +255,90 @@ class FrontDoor:
         return self.rasa.send(conversation_id, text)
 
     def _ask_bot(
-        self, session: Session, conversation: Conversation, message: Message, text: str, crisis: str | None
+        self,
+        session: Session,
+        conversation: Conversation,
+        message: Message,
+        text: str,
+        crisis: str | None,
+        lang: str,
     ) -> list[Message]:
-        """The bot's replies to this message. On a crisis turn the wait is short: the numbers
-        are out already, and a late answer is stored (and sent) when it comes."""
+        """The bot's replies to this message. On a crisis turn and on WhatsApp the wait is
+        short: an answer that comes later is stored (and sent) when it comes; one that never
+        comes is retried by conversations/pipeline.py, as is a message the bot could not take."""
         out: list[Message] = []
         slots = self._slots(conversation, crisis)
-        call = self._bot_calls.submit(
-            self._call_bot, conversation.id, slots, not conversation.bot_session_started, text
-        )
+        session_was_started = conversation.bot_session_started
+        call = self._bot_calls.submit(self._call_bot, conversation.id, slots, not session_was_started, text)
         conversation.bot_session_started = True
+        message.bot_attempts = (message.bot_attempts or 0) + 1
+        wait = CRISIS_BOT_WAIT_SECONDS if crisis else self._bot_wait(conversation.channel)
         try:
-            bot_replies = call.result(timeout=CRISIS_BOT_WAIT_SECONDS if crisis else None)
+            bot_replies = call.result(timeout=wait)
         except FutureTimeout:
-            message.bot_delivery = BotDelivery.DELIVERED
+            # Still pending, and not retried while the call is in flight.
+            message.bot_retry_at = utcnow() + timedelta(seconds=IN_FLIGHT_SECONDS)
             if self.session_factory is not None:
-                call.add_done_callback(lambda done: self._store_late(conversation.id, message.id, done))
+                call.add_done_callback(
+                    lambda done: self._store_late(conversation.id, message.id, done, session_was_started)
+                )
+            if not crisis:
+                out.append(self._system(conversation, message, catalogue_text("bot_down.wait", lang)))
             return out
         except BotUnavailable as exc:
             log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)
+            self._bot_down = True
+            conversation.bot_session_started = session_was_started  # opened again on the next try
+            retry = pipeline.retries(conversation.channel)
+            message.bot_retry_at = pipeline.next_attempt(message.bot_attempts) if retry else None
             # On a crisis turn the numbers went out already; this says why nothing else follows.
-            out.append(
-                Message(
-                    conversation=conversation,
-                    sender=Sender.SYSTEM,
-                    in_reply_to=message.id,
-                    text="De digitale assistent is even niet bereikbaar. Uw bericht is bewaard. "
-                    f"Wilt u nu iemand spreken? Bel {self.settings.loket_name}: {self.settings.loket_phone} "
-                    f"({self.settings.loket_hours}).",
-                )
-            )
+            out.append(self._system(conversation, message, self._bot_down_text(conversation.channel, lang)))
             return out
-        message.bot_delivery = BotDelivery.DELIVERED
+        self._bot_down = False
+        self._delivered(message)
         return out + self._bot_messages(conversation, bot_replies, message.id)
+
+    def answer_pending(self, session: Session, message: Message) -> list[Message]:
+        """A message the bot did not answer before (conversations/pipeline.py): answered now,
+        once. When Rasa did take it before (the reply was lost on the way, a hung Rasa that
+        woke up), its reply is read from Rasa's own record instead of asking again.
+        Raises BotUnavailable when the bot cannot answer yet."""
+        conversation = message.conversation
+        text = message.bot_text or message.text
+        bot_replies = self.rasa.replies_to(conversation.id, text, since=as_utc(message.created_at).timestamp())
+        if bot_replies is None:
+            slots = self._slots(conversation, message.crisis)
+            bot_replies = self._call_bot(conversation.id, slots, not conversation.bot_session_started, text)
+            conversation.bot_session_started = True
+        self._delivered(message)
+        stored = self._bot_messages(conversation, bot_replies, message.id)
+        session.add_all(stored)
+        session.commit()
+        self._send(session, conversation, stored)
+        return stored
+
+    def _bot_down_text(self, channel: str, lang: str) -> str:
+        """Kept, answered later (where the worker can answer), and who to call meanwhile."""
+        kept = catalogue_text("bot_down.kept", lang) + " " if pipeline.retries(channel) else ""
+        return kept + catalogue_text(
+            "bot_down.call",
+            lang,
+            loket=self.settings.loket_name,
+            phone=self.settings.loket_phone,
+            hours=self.settings.loket_hours,
+        )
+
+    def _bot_wait(self, channel: str) -> float | None:
+        return WHATSAPP_BOT_WAIT_SECONDS if channel == "whatsapp" else None
+
+    @staticmethod
+    def _delivered(message: Message) -> None:
+        message.bot_delivery = BotDelivery.DELIVERED
+        message.bot_retry_at = None
+
+    @staticmethod
+    def _system(conversation: Conversation, message: Message, body: str) -> Message:
+        return Message(conversation=conversation, sender=Sender.SYSTEM, in_reply_to=message.id, text=body)
 
     def _bot_messages(self, conversation: Conversation, bot_replies: list[BotReply], in_reply_to: int) -> list[Message]:
         """The bot's replies as messages; its custom payloads are applied to the conversation."""
@@ -285,29 +358,51 @@ class FrontDoor:
                 )
         return out
 
-    def _store_late(self, conversation_id: str, message_id: int, done) -> None:
-        """A bot answer that came after the crisis turn was answered: stored, and sent on
-        channels that do not poll."""
-        try:
-            bot_replies = done.result()
-        except Exception as exc:
-            log.warning("late bot call failed for conversation %s: %s", conversation_id, exc)
+    def _send(self, session: Session, conversation: Conversation, stored: list[Message]) -> None:
+        """On channels that do not poll (WhatsApp): sent now. A failure leaves them stored."""
+        if self.deliver is None:
             return
+        for m in stored:
+            try:
+                self.deliver(session, conversation, m)
+            except Exception:
+                log.warning("bot reply %s not delivered", m.id, exc_info=True)
+        session.commit()
+
+    def _store_late(self, conversation_id: str, message_id: int, done, session_was_started: bool) -> None:
+        """A bot answer that came after the turn was answered: stored, and sent on channels
+        that do not poll. A call that failed after all is left to the retries."""
         session = self.session_factory()
         try:
+            try:
+                bot_replies = done.result()
+            except Exception as exc:
+                log.warning("late bot call failed for conversation %s: %s", conversation_id, exc)
+                message = session.get(Message, message_id)
+                if message is not None and message.bot_delivery == BotDelivery.PENDING:
+                    channel = message.conversation.channel
+                    message.bot_retry_at = (
+                        pipeline.next_attempt(message.bot_attempts) if pipeline.retries(channel) else None
+                    )
+                    if not session_was_started:
+                        message.conversation.bot_session_started = False
+                    session.commit()
+                return
+            # Only if no retry answered it meanwhile: a message is answered once.
+            claimed = session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.bot_delivery == BotDelivery.PENDING)
+                .values(bot_delivery=BotDelivery.DELIVERED, bot_retry_at=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
             conversation = session.get(Conversation, conversation_id)
-            if conversation is None:
+            if not claimed or conversation is None:
+                session.rollback()
                 return
             stored = self._bot_messages(conversation, bot_replies, message_id)
             session.add_all(stored)
             session.commit()
-            if self.deliver is not None:
-                for m in stored:
-                    try:
-                        self.deliver(session, conversation, m)
-                    except Exception:
-                        log.warning("late bot reply %s not delivered", m.id, exc_info=True)
-                session.commit()
+            self._send(session, conversation, stored)
         finally:
             session.close()
 

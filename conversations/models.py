@@ -30,7 +30,7 @@ class Sender:
 
 class BotDelivery:
     """For resident messages: did the bot get it? `pending` messages are kept, shown to staff,
-    and never silently dropped."""
+    answered when the bot is back (conversations/pipeline.py), and never silently dropped."""
 
     DELIVERED = "delivered"
     PENDING = "pending"
@@ -96,6 +96,12 @@ class Message(Base):
     # For replies: the resident message they answer.
     in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     bot_delivery: Mapped[str | None] = mapped_column(String(16))
+    # A pending message (conversations/pipeline.py): what the bot is to hear when that is not
+    # the text (a button's payload), how often it was tried, and when to try again (None: not
+    # again; the staff see it).
+    bot_text: Mapped[str | None] = mapped_column(Text)
+    bot_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bot_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     crisis: Mapped[str | None] = mapped_column(String(32))
     redacted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

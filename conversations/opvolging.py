@@ -1,6 +1,6 @@
 """Opvolging ("hoe ging het?"): with the resident's consent the bot schedules one short
 follow-up some days after a referral (bot/actions: action_opvolging_plannen). The job
-(`iad opvolging run`, a process of `make run`) sends it on the resident's own channel, only
+(`iad worker`, a process of `make run`) sends it on the resident's own channel, only
 while the loket is open (core/opening_hours: never at night, on Sundays or holidays); the
 front door reads the answer ("1. Ja 2. Nog niet 3. Ik wil hulp"), and "stop" ends every
 follow-up of the conversation. The answers are counted per service (`iad opvolging report`):

@@ -23,6 +23,10 @@ class BotUnavailable(Exception):
 _TOKEN_IN_URL = re.compile(r"(token=)[^&\s'\")]+")
 
 
+def _buttons(raw) -> list[dict]:
+    return [{"title": b.get("title", ""), "payload": b.get("payload", "")} for b in raw or []]
+
+
 @dataclass
 class BotReply:
     text: str = ""
@@ -58,14 +62,55 @@ class RasaClient:
             replies.append(
                 BotReply(
                     text=item.get("text") or "",
-                    buttons=[
-                        {"title": b.get("title", ""), "payload": b.get("payload", "")}
-                        for b in item.get("buttons") or []
-                    ],
+                    buttons=_buttons(item.get("buttons")),
                     custom=item.get("custom"),
                 )
             )
         return replies
+
+    def replies_to(self, conversation_id: str, text: str, *, since: float) -> list[BotReply] | None:
+        """What the bot answered to `text` if Rasa already took it (after `since`, epoch
+        seconds): its reply was lost on the way (a timeout, a Rasa that hung and woke up).
+        None when Rasa never had it. Raises BotUnavailable while Rasa is still working on it,
+        or when it cannot be asked."""
+        try:
+            response = self.http.get(
+                f"{self.base}/conversations/{conversation_id}/tracker",
+                params={"token": self.token, "include_events": "AFTER_RESTART"},
+                timeout=self.timeout,
+            )
+            response.raise_for_status()
+            events = response.json().get("events") or []
+        except (requests.RequestException, ValueError, AttributeError) as exc:
+            raise BotUnavailable(f"tracker: {exc}") from exc
+        start = next(
+            (
+                i
+                for i in range(len(events) - 1, -1, -1)
+                if events[i].get("event") == "user"
+                and events[i].get("text") == text
+                and float(events[i].get("timestamp") or 0) >= since
+            ),
+            None,
+        )
+        if start is None:
+            return None
+        replies: list[BotReply] = []
+        for event in events[start + 1 :]:
+            if event.get("event") == "user":
+                break
+            if event.get("event") == "bot":
+                data = event.get("data") or {}
+                replies.append(
+                    BotReply(
+                        text=event.get("text") or "",
+                        buttons=_buttons(data.get("buttons")),
+                        custom=data.get("custom"),
+                    )
+                )
+            if event.get("event") == "action" and event.get("name") == "action_listen":
+                return replies
+        raise BotUnavailable("the bot is still answering this message")
 
     def status(self) -> dict:
         try:

@@ -117,41 +117,62 @@ for _group in (users, teams, wijken, retention):
     main.add_command(_group)
 
 
-# --- opvolging (conversations/opvolging.py) ---------------------------------------------
+# --- the worker: retries for the bot, follow-ups ------------------------------------------
+
+
+def _rounds(name: str, interval: int, once: bool, round_fn) -> None:
+    """Runs round_fn every `interval` seconds, or once. A failed round is reported and the
+    next one comes: honcho would stop every process (the web app too) if this one exited."""
+    while True:
+        try:
+            result = round_fn()
+        except Exception as exc:
+            if once:
+                raise
+            click.echo(f"{name}: this round failed, trying again in {interval} s: {exc}", err=True)
+            result = None
+        if result or once:
+            click.echo(json.dumps({name: result, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+        if once:
+            return
+        time.sleep(interval)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Do what is due now and stop (for cron).")
+@click.option("--interval", type=int, default=3, show_default=True, help="Seconds between rounds.")
+@click.option("--opvolging-every", type=int, default=20, show_default=True, help="Follow-ups every N rounds.")
+def worker(once: bool, interval: int, opvolging_every: int) -> None:
+    """Answers messages the bot could not answer before (conversations/pipeline.py), in
+    order, once each, and sends due follow-ups (conversations/opvolging.py)."""
+    # the web app builds the front door and the channels' senders (WhatsApp): 0.65 s that
+    # other commands need not pay
+    from conversations.opvolging import send_due
+    from conversations.outbound import deliver
+    from conversations.pipeline import run_round
+    from iad.app import create_app
+
+    settings = get_settings()
+    app = create_app(settings)  # registers the channel senders (WhatsApp) that deliver() uses
+    front_door = app.extensions["front_door"]
+    count = 0
+
+    def one_round():
+        nonlocal count
+        with session_scope() as session:
+            result = run_round(session, front_door.answer_pending)
+        if count % opvolging_every == 0:
+            with session_scope() as session:
+                result["opvolging_sent"] = send_due(session, settings, deliver)
+        count += 1
+        return {k: v for k, v in result.items() if v}
+
+    _rounds("worker", interval, once, one_round)
 
 
 @main.group()
 def opvolging() -> None:
-    """Follow-ups after a referral ("hoe ging het?"): send them, count the answers."""
-
-
-@opvolging.command("run")
-@click.option("--once", is_flag=True, help="Send what is due now and stop (for cron); default: every --interval.")
-@click.option("--interval", type=int, default=60, show_default=True, help="Seconds between rounds.")
-def opvolging_run(once: bool, interval: int) -> None:
-    """Send due follow-ups on each resident's channel, only while the loket is open."""
-    # the web app builds the channels' senders (WhatsApp); 0.65 s that other commands need not pay
-    from conversations.opvolging import send_due
-    from conversations.outbound import deliver
-    from iad.app import create_app
-
-    settings = get_settings()
-    create_app(settings)  # registers the channel senders (WhatsApp) that deliver() uses
-    while True:
-        try:
-            with session_scope() as session:
-                sent = send_due(session, settings, deliver)
-        except Exception as exc:
-            # Never exit on a bad round: honcho would stop every process with it (the web app too).
-            click.echo(f"opvolging: this round failed, trying again in {interval} s: {exc}", err=True)
-            sent = 0
-            if once:
-                raise
-        if sent or once:
-            click.echo(json.dumps({"sent": sent, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}))
-        if once:
-            return
-        time.sleep(interval)
+    """Follow-ups after a referral ("hoe ging het?"): count the answers (`iad worker` sends them)."""
 
 
 @opvolging.command("report")
@@ -185,7 +206,7 @@ def honcho_command(settings) -> list[str]:
 
 @main.command()
 def run() -> None:
-    """Start every process (Procfile, with honcho): web app, Rasa, action server, opvolging job."""
+    """Start every process (Procfile, with honcho): web app, Rasa, action server, worker."""
     command = honcho_command(get_settings())
     os.execvp(command[0], command)
 

@@ -93,6 +93,7 @@ def start_stack(
     stack.start("actions", [IAD, "actions"])
     stack.start("rasa", [IAD, "rasa", "run"])
     stack.start("web", [IAD, "serve"])
+    stack.start("worker", [IAD, "worker", "--interval", "1"])  # answers what the bot missed
     return stack
 
 
@@ -131,6 +132,10 @@ class running_stack:
             self.stack.stop_all()
             raise
         return self.stack.base_url
+
+    def roots(self) -> dict[str, int] | None:
+        """part -> pid of the processes this block started; None when it used a running stack."""
+        return {name: p.pid for name, p in self.stack.processes.items()} if self.stack else None
 
     def __exit__(self, *exc) -> None:
         if self.stack:

@@ -6,6 +6,9 @@ database and its own tracker store, so it leaves the demo data as it was."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import sqlite3
 import time
 
@@ -206,6 +209,50 @@ def test_a_neighbour_who_worries_makes_a_melding_about_the_person_not_about_hers
             text("SELECT melding, reasons FROM inbox_handover_ticket WHERE conversation_id = :cid"), {"cid": cid}
         ).one()
     assert '"relatie": "buur"' in melding and '"weet": "weet_niet"' in melding and "zorg_om_ander" in reasons
+
+
+def test_a_hung_rasa_answers_what_it_missed_once_and_in_order_when_it_wakes(stack):
+    """Rasa stopped with SIGSTOP mid-conversation: the resident hears the message is kept,
+    crisis numbers still come at once, and after SIGCONT the worker answers both messages,
+    in order, each once (in our store and in Rasa's own)."""
+    cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
+    say(stack, cid, "hallo")
+    rasa = stack.processes["rasa"]
+    os.killpg(rasa.pid, signal.SIGSTOP)
+    try:
+        kept = say(stack, cid, "ik zoek hulp bij mijn administratie")
+        assert any("bewaard" in m["text"] for m in kept)
+        started = time.monotonic()
+        crisis = say(stack, cid, "ik wil niet meer leven")
+        assert time.monotonic() - started < 1.5
+        assert "113" in crisis[0]["text"]
+    finally:
+        os.killpg(rasa.pid, signal.SIGCONT)
+    engine = create_engine(stack.db_url)
+    query = text(
+        "SELECT r.text, count(b.id) FROM message r LEFT JOIN message b ON b.in_reply_to = r.id AND b.sender = 'bot' "
+        "WHERE r.conversation_id = :cid AND r.sender = 'resident' GROUP BY r.id ORDER BY r.id"
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            answered = conn.execute(query, {"cid": cid}).all()
+        if all(n > 0 for _, n in answered[:2]):
+            break
+        time.sleep(1)
+    # The message sent while Rasa hung is answered (once: see Rasa's record below).
+    assert answered[1][0] == "ik zoek hulp bij mijn administratie" and answered[1][1] >= 1, stack.tail("worker")
+    # In Rasa's own record each message was heard once, in the order sent.
+    tracker = sqlite3.connect(stack.tracker_db)
+    heard = [
+        json.loads(row[0])["text"]
+        for row in tracker.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (cid,)
+        )
+    ]
+    tracker.close()
+    assert heard[:2] == ["hallo", "ik zoek hulp bij mijn administratie"]
+    assert len(heard) == len(set(heard))  # nothing twice
 
 
 # Last: it stops Rasa for the rest of the module.

@@ -33,6 +33,8 @@ SAMPLE = {
     "day": "maandag 7 december",
     "time": "12:00",
     "service": "het Geldcafé",
+    "loket": "het IAD-loket",
+    "hours": "ma-vr 08:30-17:00",
 }
 
 

@@ -1,0 +1,130 @@
+"""Resident messages the bot has not answered (it was down, hung, or too slow for the channel)
+are answered when it is back: per conversation in order, each once, with growing pauses.
+
+The message table is the durable queue: a message is stored before anything else happens
+(conversations/front_door.py), and one that the bot did not answer stays `pending` with the
+time of its next attempt (`bot_retry_at`). The worker (`iad worker`) claims the oldest
+pending message of a conversation with a conditional UPDATE that moves that time on (a
+lease), so two workers never take the same message and a worker that dies mid-call leaves
+it to the next round. Chosen over RQ or Celery on Redis: the embedded set-up (`make run`)
+has no Redis, and the queue must survive exactly what a separate broker would not see (the
+row and its answer are written in the same database).
+
+Answered once: before asking the bot again, Rasa's own record of the conversation is read;
+if Rasa did take the message (the reply was lost on the way), that reply is used
+(RasaClient.replies_to). Crisis numbers never wait for this: the front door sends them
+before the bot is asked anything. On the phone nothing is retried: the caller is put
+through to a person (webhooks/voice.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from conversations.models import BotDelivery, Conversation, Message, Sender, Status, utcnow
+from conversations.rasa_client import BotUnavailable
+
+log = logging.getLogger(__name__)
+
+# Seconds before attempt n+1; the last one repeats.
+BACKOFF_SECONDS = (5, 15, 30, 60, 120, 300)
+# A message older than this is left to the staff (the inbox shows it as not answered).
+GIVE_UP_AFTER = timedelta(hours=24)
+# How long a claimed message is left alone: longer than one bot call with its timeout.
+LEASE_SECONDS = 60
+RETRIED_CHANNELS = ("web", "whatsapp")
+
+
+def retries(channel: str) -> bool:
+    return channel in RETRIED_CHANNELS
+
+
+def next_attempt(attempts: int, now: datetime | None = None) -> datetime:
+    delay = BACKOFF_SECONDS[min(max(attempts, 1), len(BACKOFF_SECONDS)) - 1]
+    return (now or utcnow()) + timedelta(seconds=delay)
+
+
+def _waiting(session: Session):
+    return select(Message.id).where(
+        Message.sender == Sender.RESIDENT,
+        Message.bot_delivery == BotDelivery.PENDING,
+        Message.bot_retry_at.is_not(None),
+    )
+
+
+def waiting_before(session: Session, message: Message) -> bool:
+    """Does an earlier message of this conversation still wait for the bot?"""
+    earlier = _waiting(session).where(Message.conversation_id == message.conversation_id, Message.id < message.id)
+    with session.no_autoflush:  # the turn's replies are not stored yet, and need not be for this
+        return session.scalar(earlier.limit(1)) is not None
+
+
+def due(session: Session, now: datetime, limit: int = 20) -> list[Message]:
+    """The oldest waiting message of each conversation with the bot, if its time has come."""
+    first = (
+        _waiting(session)
+        .with_only_columns(func.min(Message.id).label("first_id"))
+        .where(Message.created_at >= now - GIVE_UP_AFTER)
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    oldest = aliased(Message)
+    query = (
+        select(oldest)
+        .join(first, oldest.id == first.c.first_id)
+        .join(Conversation, Conversation.id == oldest.conversation_id)
+        .where(
+            oldest.bot_retry_at <= now,
+            Conversation.status == Status.BOT,
+            Conversation.channel.in_(RETRIED_CHANNELS),
+        )
+        .order_by(oldest.bot_retry_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def claim(session: Session, message: Message, now: datetime) -> bool:
+    """Takes the message for this worker; False when another one was first."""
+    taken = session.execute(
+        update(Message)
+        .where(
+            Message.id == message.id,
+            Message.bot_delivery == BotDelivery.PENDING,
+            Message.bot_retry_at == message.bot_retry_at,
+        )
+        .values(bot_retry_at=now + timedelta(seconds=LEASE_SECONDS), bot_attempts=Message.bot_attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    if taken:
+        session.refresh(message)
+    return taken == 1
+
+
+def run_round(session: Session, answer: Callable[[Session, Message], object], now: datetime | None = None) -> dict:
+    """One round: every due message is tried once. `answer` is FrontDoor.answer_pending."""
+    now = now or utcnow()
+    answered = failed = 0
+    for message in due(session, now):
+        if not claim(session, message, now):
+            continue
+        try:
+            answer(session, message)
+            answered += 1
+        except BotUnavailable as exc:
+            session.rollback()
+            failed += 1
+            log.info("message %s: bot still unavailable (%s); attempt %s", message.id, exc, message.bot_attempts)
+            session.execute(
+                update(Message)
+                .where(Message.id == message.id, Message.bot_delivery == BotDelivery.PENDING)
+                .values(bot_retry_at=next_attempt(message.bot_attempts, now))
+            )
+            session.commit()
+    return {"answered": answered, "still_waiting": failed}

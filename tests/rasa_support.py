@@ -1,0 +1,88 @@
+"""A local HTTP server that answers like Rasa 3.6's REST channel and HTTP API (the endpoints
+conversations/rasa_client.py uses), so the message pipeline can be tested against a bot that
+is down, hangs, or takes a message and loses the reply. The real Rasa is driven end to end in
+tests/test_e2e_stack.py (stopped with SIGSTOP and woken again)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+
+class StandInRasa:
+    def __init__(self):
+        self.trackers: dict[str, list[dict]] = {}
+        self.heard: list[tuple[str, str]] = []  # (conversation id, text) per REST message
+        self.down = False  # every request gets a 503
+        self.slow_seconds = 0.0  # the answer is written into the tracker at once, the reply comes this late
+        self.lock = threading.Lock()
+        rasa = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                if rasa.down:
+                    return self._answer(503, {"error": "down"})
+                parts = urlsplit(self.path).path.strip("/").split("/")
+                if len(parts) == 3 and parts[0] == "conversations" and parts[2] == "tracker":
+                    with rasa.lock:
+                        events = list(rasa.trackers.get(parts[1], []))
+                    return self._answer(200, {"sender_id": parts[1], "events": events})
+                return self._answer(404, {})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"null")
+                if rasa.down:
+                    return self._answer(503, {"error": "down"})
+                path = urlsplit(self.path).path
+                if path.endswith("/tracker/events"):
+                    cid = path.split("/")[2]
+                    with rasa.lock:
+                        rasa.trackers.setdefault(cid, []).extend(body if isinstance(body, list) else [body])
+                    return self._answer(200, {})
+                if path == "/webhooks/rest/webhook":
+                    cid, text = body["sender"], body["message"]
+                    reply = {"text": f"Antwoord op: {text}", "buttons": [{"title": "Ja", "payload": "/affirm"}]}
+                    now = time.time()
+                    with rasa.lock:
+                        rasa.heard.append((cid, text))
+                        rasa.trackers.setdefault(cid, []).extend(
+                            [
+                                {"event": "user", "text": text, "timestamp": now},
+                                {"event": "bot", "text": reply["text"], "data": {"buttons": reply["buttons"]}},
+                                {"event": "action", "name": "action_listen", "timestamp": now},
+                            ]
+                        )
+                    time.sleep(rasa.slow_seconds)
+                    return self._answer(200, [reply])
+                return self._answer(404, {})
+
+            def _answer(self, status, body):
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def heard_texts(self, conversation_id: str) -> list[str]:
+        return [text for cid, text in self.heard if cid == conversation_id]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,202 @@
+"""Messages the bot could not answer are answered when it is back: in order, once each, on
+the resident's own channel, and crisis numbers never wait for it (conversations/pipeline.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from conversations import front_door as front_door_module
+from conversations import pipeline
+from conversations.models import BotDelivery, Conversation, Message, Sender, utcnow
+from tests.rasa_support import StandInRasa
+from tests.twilio_support import db_session, make_channel_app, signed_post, twilio_settings
+
+LATER = timedelta(minutes=10)  # past every back-off step
+
+
+@pytest.fixture
+def rasa():
+    server = StandInRasa()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stack_settings(settings, rasa, twilio_api):
+    return dataclasses.replace(twilio_settings(settings, twilio_api.url), rasa_url=rasa.url, rasa_timeout_seconds=1)
+
+
+@pytest.fixture
+def app(stack_settings):
+    return make_channel_app(stack_settings)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def start(client) -> str:
+    return client.post("/api/chat/conversations", json={}).get_json()["conversation_id"]
+
+
+def say(client, cid: str, text: str) -> list[dict]:
+    response = client.post(f"/api/chat/conversations/{cid}/messages", json={"text": text})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["messages"]
+
+
+def worker_round(app, stack_settings, later: timedelta = LATER) -> dict:
+    session = db_session(stack_settings)
+    try:
+        return pipeline.run_round(session, app.extensions["front_door"].answer_pending, now=utcnow() + later)
+    finally:
+        session.close()
+
+
+def history(stack_settings, cid: str) -> list[tuple[str, str, int | None]]:
+    session = db_session(stack_settings)
+    try:
+        rows = session.scalars(select(Message).where(Message.conversation_id == cid).order_by(Message.id))
+        return [(m.sender, m.text, m.in_reply_to) for m in rows]
+    finally:
+        session.close()
+
+
+def test_messages_sent_while_the_bot_is_down_are_answered_in_order_once_it_is_back(client, app, rasa, stack_settings):
+    cid = start(client)
+    rasa.down = True
+    first = say(client, cid, "ik heb een vraag over huurtoeslag")
+    assert "bewaard" in first[0]["text"] and "zodra de assistent weer werkt" in first[0]["text"]
+    assert stack_settings.loket_phone in first[0]["text"]  # and who to call meanwhile
+    second = say(client, cid, "en ook over de energietoeslag")  # waits behind the first, the bot is not asked
+    assert len(second) == 1 and "bewaard" in second[0]["text"] and "niet bereikbaar" in second[0]["text"]
+    assert worker_round(app, stack_settings) == {"answered": 0, "still_waiting": 1}  # still down: later again
+
+    rasa.down = False
+    after_back_off = 2 * LATER
+    assert worker_round(app, stack_settings, after_back_off) == {"answered": 1, "still_waiting": 0}  # the first
+    assert worker_round(app, stack_settings, after_back_off) == {"answered": 1, "still_waiting": 0}  # then its turn
+    assert worker_round(app, stack_settings, after_back_off) == {"answered": 0, "still_waiting": 0}
+    assert rasa.heard_texts(cid) == ["ik heb een vraag over huurtoeslag", "en ook over de energietoeslag"]
+    bot = [(text, to) for sender, text, to in history(stack_settings, cid) if sender == Sender.BOT]
+    resident_ids = [
+        m["id"]
+        for m in client.get(f"/api/chat/conversations/{cid}/messages").get_json()["messages"]
+        if m["sender"] == "resident"
+    ]
+    assert bot == [
+        ("Antwoord op: ik heb een vraag over huurtoeslag", resident_ids[0]),
+        ("Antwoord op: en ook over de energietoeslag", resident_ids[1]),
+    ]
+    # The widget finds the answers (with their buttons) when it polls.
+    polled = client.get(f"/api/chat/conversations/{cid}/messages?after={resident_ids[1]}").get_json()["messages"]
+    assert polled[-1]["buttons"] == [{"title": "Ja", "payload": "/affirm"}]
+    # And a new message goes to the bot at once again.
+    assert say(client, cid, "dank u")[-1]["text"] == "Antwoord op: dank u"
+
+
+def test_a_message_rasa_took_but_whose_reply_was_lost_is_not_asked_again(client, app, rasa, stack_settings):
+    cid = start(client)
+    rasa.slow_seconds = 2.5  # takes the message, answers after our 1 s timeout
+    replies = say(client, cid, "hoe vraag ik bijzondere bijstand aan")
+    assert "bewaard" in replies[0]["text"]
+    rasa.slow_seconds = 0
+    assert worker_round(app, stack_settings)["answered"] == 1
+    assert rasa.heard_texts(cid) == ["hoe vraag ik bijzondere bijstand aan"]  # heard once
+    bot = [text for sender, text, _ in history(stack_settings, cid) if sender == Sender.BOT]
+    assert bot == ["Antwoord op: hoe vraag ik bijzondere bijstand aan"]  # read from Rasa's own record
+
+
+def test_crisis_numbers_do_not_wait_behind_the_queue(client, app, rasa, stack_settings):
+    cid = start(client)
+    rasa.down = True
+    say(client, cid, "ik zoek hulp bij de administratie")
+    started = time.monotonic()
+    crisis = say(client, cid, "ik wil niet meer leven")
+    assert time.monotonic() - started < 1.0
+    assert "113" in crisis[0]["text"]
+    rasa.down = False
+    worker_round(app, stack_settings)
+    worker_round(app, stack_settings)
+    assert rasa.heard_texts(cid) == ["ik zoek hulp bij de administratie", "ik wil niet meer leven"]
+
+
+def test_two_workers_never_take_the_same_message(client, app, rasa, stack_settings):
+    cid = start(client)
+    rasa.down = True
+    say(client, cid, "vraag over de wmo")
+    one, two = db_session(stack_settings), db_session(stack_settings)
+    now = utcnow() + LATER
+    seen_by_one, seen_by_two = pipeline.due(one, now), pipeline.due(two, now)
+    assert [m.id for m in seen_by_one] == [m.id for m in seen_by_two]  # both see it...
+    assert pipeline.claim(one, seen_by_one[0], now) is True
+    assert pipeline.claim(two, seen_by_two[0], now) is False  # ...only one takes it
+    # A worker that died holding it leaves it to a round after the lease.
+    assert pipeline.due(two, now + timedelta(seconds=pipeline.LEASE_SECONDS - 1)) == []
+    assert len(pipeline.due(two, now + timedelta(seconds=pipeline.LEASE_SECONDS + 1))) == 1
+    one.close(), two.close()
+
+
+def test_a_message_older_than_a_day_is_left_to_the_staff(client, app, rasa, stack_settings):
+    cid = start(client)
+    rasa.down = True
+    say(client, cid, "vraag over schulden")
+    rasa.down = False
+    assert worker_round(app, stack_settings, later=pipeline.GIVE_UP_AFTER + timedelta(minutes=1))["answered"] == 0
+    assert rasa.heard_texts(cid) == []
+    session = db_session(stack_settings)
+    message = session.scalar(select(Message).where(Message.conversation_id == cid, Message.sender == "resident"))
+    assert message.bot_delivery == BotDelivery.PENDING  # kept, and shown to staff as not answered
+    session.close()
+
+
+def test_back_off_grows_and_stays_bounded():
+    now = utcnow()
+    delays = [(pipeline.next_attempt(n, now) - now).total_seconds() for n in range(1, 10)]
+    assert delays == sorted(delays) and delays[0] == 5 and delays[-1] == 300
+
+
+# --- WhatsApp: the webhook never waits for a slow bot ------------------------------------
+
+
+def whatsapp(client, body: str, sid: str):
+    params = {
+        "MessageSid": sid,
+        "AccountSid": "AC" + "1" * 32,
+        "From": "whatsapp:+31612345678",
+        "To": "whatsapp:+31850000000",
+        "Body": body,
+        "NumMedia": "0",
+    }
+    return signed_post(client, "/webhooks/twilio/whatsapp", params)
+
+
+def test_a_slow_bot_answers_whatsapp_through_the_rest_api_after_the_webhook_returned(
+    client, app, rasa, twilio_api, stack_settings, monkeypatch
+):
+    monkeypatch.setattr(front_door_module, "WHATSAPP_BOT_WAIT_SECONDS", 0.3)
+    whatsapp(client, "hallo", "SM" + "a" * 32)  # opens the conversation (bot answers fast)
+    sent_before = len(twilio_api.requests)
+    rasa.slow_seconds = 0.8  # slower than the webhook waits, within the bot's timeout
+    started = time.monotonic()
+    response = whatsapp(client, "ik zoek een schuldhulpmaatje", "SM" + "b" * 32)
+    assert time.monotonic() - started < 0.8
+    assert "Een ogenblik" in response.get_data(as_text=True)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(twilio_api.requests) == sent_before:
+        time.sleep(0.05)
+    bodies = [r["form"].get("Body", "") for r in twilio_api.requests[sent_before:]]
+    assert any("Antwoord op: ik zoek een schuldhulpmaatje" in b for b in bodies)
+    # Answered once: the worker finds nothing left, and the repeated webhook is answered from the store.
+    rasa.slow_seconds = 0
+    assert worker_round(app, stack_settings)["answered"] == 0
+    session = db_session(stack_settings)
+    conversation = session.scalar(select(Conversation).where(Conversation.channel == "whatsapp"))
+    assert len(rasa.heard_texts(conversation.id)) == 2
+    session.close()
