@@ -129,3 +129,50 @@ def bench_crisis_command(rounds: int) -> None:
 
     settings = get_settings()
     _echo_json(bench_crisis_with_rasa_stopped(settings, settings.data_dir / "logs" / "bench-crisis", rounds))
+
+
+@bench_group.command("load")
+@click.option("--residents", type=int, default=50, show_default=True, help="Simulated residents at once (at most 500).")
+@click.option("--think-seconds", type=float, default=5.0, show_default=True, help="Pause between a resident's turns.")
+@click.option("--seconds", type=float, default=60.0, show_default=True, help="How long (at most 900).")
+@click.option(
+    "--url", default=None, help="A running stack on loopback; default: the configured one, else one is started."
+)
+def bench_load_command(residents: int, think_seconds: float, seconds: float, url: str | None) -> None:
+    """Residents chatting at once: errors, p50/p95/p99 turn latency, turns per second, and
+    the memory of every process right after."""
+    # when run only (see above)
+    from measure.load_bench import bench_load, bench_memory, check_loopback
+    from measure.stack import running_stack
+
+    settings = get_settings()
+    target = url or settings.public_base_url
+    check_loopback(target)
+    harness = running_stack(target, settings.data_dir / "logs" / "bench-load")
+    with harness as base_url:
+        result = bench_load(base_url, residents, think_seconds, seconds)
+        result["memory"] = bench_memory(harness.roots())
+    _echo_json(result)
+
+
+@bench_group.command("memory")
+@click.option(
+    "--url", default=None, help="A running stack on loopback; default: the configured one, else one is started."
+)
+@click.option(
+    "--warm-up", type=int, default=5, show_default=True, help="Conversations first, so every part has loaded."
+)
+def bench_memory_command(url: str | None, warm_up: int) -> None:
+    """The memory (PSS and RSS) of every process of the stack, and the total."""
+    # when run only (see above)
+    from measure.load_bench import bench_load, bench_memory, check_loopback
+    from measure.stack import running_stack
+
+    settings = get_settings()
+    target = url or settings.public_base_url
+    check_loopback(target)
+    harness = running_stack(target, settings.data_dir / "logs" / "bench-memory")
+    with harness as base_url:
+        if warm_up:
+            bench_load(base_url, residents=warm_up, think_seconds=0, seconds=20)
+        _echo_json(bench_memory(harness.roots()))
