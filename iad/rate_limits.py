@@ -7,7 +7,7 @@ on loopback)."""
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -23,6 +23,12 @@ def _conversation() -> str:
 
 def _account() -> str:
     return "account:" + (request.form.get("username") or "").strip().lower()
+
+
+def _pending_account() -> str:
+    """The account whose password was right, between the password and the code (the signed
+    session says which): a copied cookie cannot guess codes faster than this."""
+    return "pending:" + str(session.get("pending_staff_id", ""))
 
 
 def _is_get() -> bool:
@@ -50,6 +56,10 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
     limit("web_chat.post_message", settings.rate_limit_messages_per_conversation, TOO_MANY_CHAT, _conversation)
     limit("inbox.login", settings.rate_limit_login_per_ip, TOO_MANY_LOGIN, exempt_when=_is_get)
     limit("inbox.login", settings.rate_limit_login_per_account, TOO_MANY_LOGIN, _account, exempt_when=_is_get)
+    limit("inbox.login_code", settings.rate_limit_login_per_ip, TOO_MANY_LOGIN, exempt_when=_is_get)
+    limit(
+        "inbox.login_code", settings.rate_limit_login_per_account, TOO_MANY_LOGIN, _pending_account, exempt_when=_is_get
+    )
     # The limited views hold the limiter only weakly: the app keeps it alive.
     app.extensions["rate_limiter"] = limiter
     return limiter

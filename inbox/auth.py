@@ -12,7 +12,7 @@ from functools import wraps
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -73,6 +73,15 @@ def check_password(
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return LoginResult(user)
+
+
+def is_locked(user: StaffUser, *, fresh: bool = False) -> bool:
+    """fresh: read the lock from the database again (a parallel guess may just have set it)."""
+    if fresh:
+        state = inspect(user).session
+        if state is not None:
+            state.refresh(user, ["locked_until"])
+    return bool(user.locked_until and as_utc(user.locked_until) > utcnow())
 
 
 def count_failure(

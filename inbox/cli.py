@@ -78,6 +78,25 @@ def users_create(
         click.echo(f"created {role} {username} (id {user.id})")
 
 
+@users.command("reset-second-factor")
+@click.option("--username", required=True)
+def users_reset_second_factor(username: str) -> None:
+    """A lost phone, or a new SECRET_KEY: the next sign-in sets the authenticator app up again."""
+    # imported when the command runs: every `iad` command loads this module (inbox.auth alone takes 1 s)
+    from handover import audit
+    from handover.models import StaffUser
+
+    with _session() as session:
+        user = session.scalar(select(StaffUser).where(func.lower(StaffUser.username) == username.lower()))
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        user.totp_secret, user.totp_last_step, user.session_token = None, None, None
+        audit.record(
+            session, "user_changed", username="cli", detail={"target_user_id": user.id, "second_factor_reset": True}
+        )
+        click.echo(f"{username}: the second factor is set up again at the next sign-in")
+
+
 @click.group()
 def teams() -> None:
     """Wijkteams: one queue each."""

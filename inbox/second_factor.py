@@ -2,8 +2,9 @@
 with pyotp for the codes and segno for the QR code a staff member scans at the first sign-in.
 
 - The app's secret is stored encrypted (Fernet, with a key derived from SECRET_KEY by HKDF):
-  a copy of the database alone gives nobody a working code. A new SECRET_KEY means every
-  staff member enrols again.
+  a copy of the database alone gives nobody a working code. After a new SECRET_KEY nobody
+  can sign in until a beheerder (or `iad users reset-second-factor`) resets their factor:
+  setting up a new app on the spot would let anyone with only a password choose it.
 - A code works once: the time step it belongs to is stored with a conditional UPDATE, so a
   code seen over someone's shoulder, or sent twice at the same moment, is refused.
 - A wrong code counts as a failed sign-in (inbox/auth.py): the same lockout stops guessing.

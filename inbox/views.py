@@ -48,6 +48,7 @@ from inbox.auth import (
     complete_login,
     count_failure,
     end_session,
+    is_locked,
     load_staff_user,
     login_required,
     role_required,
@@ -215,6 +216,12 @@ def login_code():
         session.clear()
         flash("Log opnieuw in. Na het wachtwoord hebt u 5 minuten voor de code.", "info")
         return redirect(url_for("inbox.login"))
+    if is_locked(user):
+        # Locked by wrong codes or passwords: the step between stops too, even for a browser
+        # that keeps sending its old cookie (the lock lives in the database, not in the cookie).
+        session.clear()
+        _flash_locked()
+        return redirect(url_for("inbox.login"))
     secret_key = current_app.config["SECRET_KEY"]
     enrolled = second_factor.unseal(user.totp_secret, secret_key)
     if user.totp_secret and enrolled is None:
@@ -229,7 +236,7 @@ def login_code():
     status = 200
     if form.validate_on_submit():
         step = second_factor.matching_step(secret, form.code.data)
-        if step is not None and second_factor.use_step(g.db, user, step):
+        if step is not None and second_factor.use_step(g.db, user, step) and not is_locked(user, fresh=True):
             if not enrolled:
                 user.totp_secret = second_factor.seal(secret, secret_key)
                 audit.record(g.db, "second_factor_enrolled", user=user, ip=_ip())

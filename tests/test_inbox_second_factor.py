@@ -133,6 +133,37 @@ def test_wrong_codes_lock_the_account_like_wrong_passwords(client, db, world):
     assert audit_actions(db)[-3:] == ["login_failed", "account_locked", "login_refused_locked"]
 
 
+def test_a_copied_cookie_cannot_go_on_guessing_after_the_lock(client, db, world):
+    """The lock lives in the database: a script that keeps sending the cookie it had before
+    the lock (ignoring the cleared one) is refused, even with the right code."""
+    secret = enrol(client)
+    log_out(client)
+    login(client, "anna")
+    with client.session_transaction() as session:
+        kept = dict(session)  # the attacker's copy of the cookie between password and code
+    right = {pyotp.TOTP(secret).at(datetime.now() + timedelta(seconds=s)) for s in (-30, 0, 30)}
+    wrong = next(f"{n:06d}" for n in range(1000) if f"{n:06d}" not in right)
+    for _ in range(REQUIRED.lockout_attempts):
+        with client.session_transaction() as session:
+            session.update(kept)
+        send_code(client, wrong)
+    with client.session_transaction() as session:
+        session.update(kept)
+    page = client.get("/inbox/login/code")
+    assert page.status_code == 302 and page.location.endswith("/inbox/login")
+    with client.session_transaction() as session:
+        session.update(kept)
+    token = csrf_from(client.get("/inbox/login").get_data(as_text=True))
+    with client.session_transaction() as session:
+        session.update(kept)
+    later = pyotp.TOTP(secret).at(datetime.now() + timedelta(seconds=30))
+    refused = client.post("/inbox/login/code", data={"csrf_token": token, "code": later})
+    assert refused.status_code == 302 and refused.location.endswith("/inbox/login")
+    assert client.get("/inbox/").status_code == 302  # not signed in
+    db.expire_all()
+    assert db.get(StaffUser, world.anna.id).locked_until is not None  # and the lock stands
+
+
 def test_the_code_step_lapses_and_cannot_be_reached_without_the_password(client, world):
     assert client.get("/inbox/login/code").location.endswith("/inbox/login")
     login(client, "anna")
@@ -203,3 +234,23 @@ def test_a_code_from_a_phone_clock_half_a_minute_off_still_works():
     assert second_factor.matching_step(secret, "12 34 5x", now) is None
     code = pyotp.TOTP(secret).at(now)
     assert second_factor.matching_step(secret, f"{code[:3]} {code[3:]}", now) == step  # typed with a space
+
+
+def test_the_command_line_resets_a_second_factor(client, db, world, settings, monkeypatch):
+    from click.testing import CliRunner
+
+    from inbox.cli import users
+
+    enrol(client)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    from core.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(users, ["reset-second-factor", "--username", "anna"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    db.expire_all()
+    assert db.get(StaffUser, world.anna.id).totp_secret is None
+    assert client.get("/inbox/").status_code == 302  # signed out
