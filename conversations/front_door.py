@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from conversations import opvolging, pipeline
 from conversations.addresses import find_phone_number, set_resident_address
-from conversations.models import BotDelivery, Conversation, Message, Sender, Status, as_utc, utcnow
+from conversations.models import BotDelivery, Conversation, Message, Sender, Status, utcnow
 from conversations.privacy import redact, removed_notice
 from conversations.rasa_client import BotReply, BotUnavailable, RasaClient
 from core.bot_contract import ASK_FOR_A_PERSON, Payload
@@ -46,8 +46,6 @@ CRISIS_BOT_WAIT_SECONDS = 0.5
 # Twilio gives a webhook 15 s; a bot answer that takes longer than this goes out through the
 # REST API when it comes (and a failed one is retried by conversations/pipeline.py).
 WHATSAPP_BOT_WAIT_SECONDS = 5.0
-# A bot call still in flight is not retried before this: its own timeout comes first.
-IN_FLIGHT_SECONDS = 30
 # What the bot hears instead of the number (the handover form's slot, as a button would set it).
 CALLBACK_NUMBER_GIVEN = '/affirm{"handover_telefoon": "ontvangen"}'
 
@@ -85,6 +83,9 @@ class FrontDoor:
         self.session_factory = session_factory
         self.deliver = deliver
         self._bot_calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-call")
+        # A bot call is two requests (slots, then the message), each with the Rasa timeout, and
+        # may have waited up to the channel's wait before it started: no retry before it ended.
+        self.call_seconds = 2 * settings.rasa_timeout_seconds + WHATSAPP_BOT_WAIT_SECONDS + 5
         # Whether the last bot call of this process failed: only for the wording of a reply.
         self._bot_down = False
 
@@ -250,9 +251,11 @@ class FrontDoor:
         held = session.get(Message, held_id) if held_id else None
         return (code, held) if held is not None else None
 
-    def _call_bot(self, conversation_id: str, slots: dict, new_session: bool, text: str) -> list[BotReply]:
+    def _call_bot(
+        self, conversation_id: str, slots: dict, new_session: bool, text: str, message_id: int
+    ) -> list[BotReply]:
         self.rasa.set_slots(conversation_id, slots, new_session=new_session)
-        return self.rasa.send(conversation_id, text)
+        return self.rasa.send(conversation_id, text, message_id=message_id)
 
     def _ask_bot(
         self,
@@ -269,15 +272,25 @@ class FrontDoor:
         out: list[Message] = []
         slots = self._slots(conversation, crisis)
         session_was_started = conversation.bot_session_started
-        call = self._bot_calls.submit(self._call_bot, conversation.id, slots, not session_was_started, text)
-        conversation.bot_session_started = True
+        # Written down before the call: if this process dies during it, the worker takes the
+        # message up once the call could no longer be running.
         message.bot_attempts = (message.bot_attempts or 0) + 1
+        message.bot_retry_at = utcnow() + timedelta(seconds=self.call_seconds)
+        session.commit()
+        call = self._bot_calls.submit(self._call_bot, conversation.id, slots, not session_was_started, text, message.id)
+        conversation.bot_session_started = True
         wait = CRISIS_BOT_WAIT_SECONDS if crisis else self._bot_wait(conversation.channel)
         try:
             bot_replies = call.result(timeout=wait)
         except FutureTimeout:
-            # Still pending, and not retried while the call is in flight.
-            message.bot_retry_at = utcnow() + timedelta(seconds=IN_FLIGHT_SECONDS)
+            if call.cancel():
+                # Never started (every bot call is waiting on a hung bot): left to the retries.
+                conversation.bot_session_started = session_was_started
+                message.bot_retry_at = utcnow()
+                if not crisis:
+                    out.append(self._system(conversation, message, self._bot_down_text(conversation.channel, lang)))
+                return out
+            # In flight: stored (and sent) when it comes; retried only if it fails.
             if self.session_factory is not None:
                 call.add_done_callback(
                     lambda done: self._store_late(conversation.id, message.id, done, session_was_started)
@@ -299,18 +312,32 @@ class FrontDoor:
         return out + self._bot_messages(conversation, bot_replies, message.id)
 
     def answer_pending(self, session: Session, message: Message) -> list[Message]:
-        """A message the bot did not answer before (conversations/pipeline.py): answered now,
-        once. When Rasa did take it before (the reply was lost on the way, a hung Rasa that
-        woke up), its reply is read from Rasa's own record instead of asking again.
-        Raises BotUnavailable when the bot cannot answer yet."""
+        """A message the bot did not answer before, claimed by conversations/pipeline.py:
+        answered now, once. When Rasa did take it before (the reply was lost on the way, a
+        hung Rasa that woke up), its reply is read from Rasa's own record instead of asking
+        again. Raises BotUnavailable when the bot cannot answer yet."""
         conversation = message.conversation
-        text = message.bot_text or message.text
-        bot_replies = self.rasa.replies_to(conversation.id, text, since=as_utc(message.created_at).timestamp())
+        claimed_until = message.bot_retry_at
+        bot_replies = self.rasa.replies_to(conversation.id, message.id)
         if bot_replies is None:
             slots = self._slots(conversation, message.crisis)
-            bot_replies = self._call_bot(conversation.id, slots, not conversation.bot_session_started, text)
+            text = message.bot_text or message.text
+            bot_replies = self._call_bot(conversation.id, slots, not conversation.bot_session_started, text, message.id)
             conversation.bot_session_started = True
-        self._delivered(message)
+        # Only while this claim holds: a message is answered once.
+        finished = session.execute(
+            update(Message)
+            .where(
+                Message.id == message.id,
+                Message.bot_delivery == BotDelivery.PENDING,
+                Message.bot_retry_at == claimed_until,
+            )
+            .values(bot_delivery=BotDelivery.DELIVERED, bot_retry_at=None, bot_text=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not finished:
+            session.rollback()
+            return []
         stored = self._bot_messages(conversation, bot_replies, message.id)
         session.add_all(stored)
         session.commit()
@@ -335,6 +362,7 @@ class FrontDoor:
     def _delivered(message: Message) -> None:
         message.bot_delivery = BotDelivery.DELIVERED
         message.bot_retry_at = None
+        message.bot_text = None  # what the bot heard is not kept beside the message
 
     @staticmethod
     def _system(conversation: Conversation, message: Message, body: str) -> Message:
@@ -392,7 +420,7 @@ class FrontDoor:
             claimed = session.execute(
                 update(Message)
                 .where(Message.id == message_id, Message.bot_delivery == BotDelivery.PENDING)
-                .values(bot_delivery=BotDelivery.DELIVERED, bot_retry_at=None)
+                .values(bot_delivery=BotDelivery.DELIVERED, bot_retry_at=None, bot_text=None)
                 .execution_options(synchronize_session=False)
             ).rowcount
             conversation = session.get(Conversation, conversation_id)

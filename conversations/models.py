@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, delete, false
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.db import Base
 from core.timefmt import as_utc, utcnow  # noqa: F401  (others read them from here too)
@@ -116,6 +117,34 @@ class Message(Base):
             "buttons": self.buttons or [],
             "created_at": as_utc(self.created_at).isoformat() if self.created_at else None,
         }
+
+
+class InboundDelivery(Base):
+    """Each Twilio message or call (MessageSid, CallSid) that opens a conversation, claimed
+    once: two deliveries of the same first message at the same moment never open two
+    conversations (later messages are kept unique per conversation by uq_message_external_id)."""
+
+    __tablename__ = "inbound_delivery"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def claim_first_delivery(session: Session, channel: str, external_id: str) -> bool:
+    """True for the first delivery of this id; False when another request had it already."""
+    session.add(InboundDelivery(channel=channel, external_id=external_id))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def forget_first_deliveries_before(session: Session, moment: datetime) -> int:
+    result = session.execute(delete(InboundDelivery).where(InboundDelivery.created_at < moment))
+    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
 
 
 def conversation_summary(conversation: Conversation) -> dict:

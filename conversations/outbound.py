@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from conversations import pipeline
 from conversations.models import Conversation, Message, Sender, Status
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def register_sender(channel: str, sender: ChannelSender) -> None:
 def take_over(session: Session, conversation: Conversation) -> None:
     """A loket employee takes the conversation: the bot is paused for it."""
     conversation.status = Status.STAFF
+    pipeline.stop_for_staff(session, conversation)
     session.flush()
 
 

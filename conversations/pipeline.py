@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 BACKOFF_SECONDS = (5, 15, 30, 60, 120, 300)
 # A message older than this is left to the staff (the inbox shows it as not answered).
 GIVE_UP_AFTER = timedelta(hours=24)
-# How long a claimed message is left alone: longer than one bot call with its timeout.
-LEASE_SECONDS = 60
 RETRIED_CHANNELS = ("web", "whatsapp")
 
 
@@ -59,7 +57,11 @@ def _waiting(session: Session):
 
 def waiting_before(session: Session, message: Message) -> bool:
     """Does an earlier message of this conversation still wait for the bot?"""
-    earlier = _waiting(session).where(Message.conversation_id == message.conversation_id, Message.id < message.id)
+    earlier = _waiting(session).where(
+        Message.conversation_id == message.conversation_id,
+        Message.id < message.id,
+        Message.created_at >= utcnow() - GIVE_UP_AFTER,
+    )
     with session.no_autoflush:  # the turn's replies are not stored yet, and need not be for this
         return session.scalar(earlier.limit(1)) is not None
 
@@ -89,8 +91,40 @@ def due(session: Session, now: datetime, limit: int = 20) -> list[Message]:
     return list(session.scalars(query))
 
 
-def claim(session: Session, message: Message, now: datetime) -> bool:
-    """Takes the message for this worker; False when another one was first."""
+def give_up(session: Session, now: datetime) -> int:
+    """Messages waiting longer than GIVE_UP_AFTER: no more attempts (the staff see them as
+    not answered), and later messages no longer wait behind them."""
+    result = session.execute(
+        update(Message)
+        .where(
+            Message.bot_delivery == BotDelivery.PENDING,
+            Message.bot_retry_at.is_not(None),
+            Message.created_at < now - GIVE_UP_AFTER,
+        )
+        .values(bot_retry_at=None, bot_text=None)
+    )
+    session.commit()
+    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+
+
+def stop_for_staff(session: Session, conversation: Conversation) -> None:
+    """A loket employee takes the conversation over: they read what waited for the bot, and
+    the bot does not answer it afterwards."""
+    session.execute(
+        update(Message)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.bot_delivery == BotDelivery.PENDING,
+            Message.bot_retry_at.is_not(None),
+        )
+        .values(bot_retry_at=None, bot_text=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim(session: Session, message: Message, now: datetime, lease_seconds: float) -> bool:
+    """Takes the message for this worker, for lease_seconds (longer than answering it can
+    take); False when another worker was first."""
     taken = session.execute(
         update(Message)
         .where(
@@ -98,7 +132,7 @@ def claim(session: Session, message: Message, now: datetime) -> bool:
             Message.bot_delivery == BotDelivery.PENDING,
             Message.bot_retry_at == message.bot_retry_at,
         )
-        .values(bot_retry_at=now + timedelta(seconds=LEASE_SECONDS), bot_attempts=Message.bot_attempts + 1)
+        .values(bot_retry_at=now + timedelta(seconds=lease_seconds), bot_attempts=Message.bot_attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()
@@ -107,12 +141,24 @@ def claim(session: Session, message: Message, now: datetime) -> bool:
     return taken == 1
 
 
-def run_round(session: Session, answer: Callable[[Session, Message], object], now: datetime | None = None) -> dict:
-    """One round: every due message is tried once. `answer` is FrontDoor.answer_pending."""
-    now = now or utcnow()
+def run_round(
+    session: Session,
+    answer: Callable[[Session, Message], object],
+    lease_seconds: float,
+    now: datetime | None = None,
+) -> dict:
+    """One round: every due message is tried once. `answer` is FrontDoor.answer_pending;
+    lease_seconds its FrontDoor.call_seconds plus the time to read Rasa's record. `now`
+    moves the clock (tests); each claim and back-off is timed when it happens."""
+    offset = (now - utcnow()) if now is not None else timedelta(0)
+
+    def clock() -> datetime:
+        return utcnow() + offset
+
+    give_up(session, clock())
     answered = failed = 0
-    for message in due(session, now):
-        if not claim(session, message, now):
+    for message in due(session, clock()):
+        if not claim(session, message, clock(), lease_seconds):
             continue
         try:
             answer(session, message)
@@ -124,7 +170,7 @@ def run_round(session: Session, answer: Callable[[Session, Message], object], no
             session.execute(
                 update(Message)
                 .where(Message.id == message.id, Message.bot_delivery == BotDelivery.PENDING)
-                .values(bot_retry_at=next_attempt(message.bot_attempts, now))
+                .values(bot_retry_at=next_attempt(message.bot_attempts, clock()))
             )
             session.commit()
     return {"answered": answered, "still_waiting": failed}

@@ -23,6 +23,10 @@ class BotUnavailable(Exception):
 _TOKEN_IN_URL = re.compile(r"(token=)[^&\s'\")]+")
 
 
+# The key of our message id in the metadata Rasa keeps with each user event.
+MESSAGE_ID_KEY = "iad_message_id"
+
+
 def _buttons(raw) -> list[dict]:
     return [{"title": b.get("title", ""), "payload": b.get("payload", "")} for b in raw or []]
 
@@ -55,8 +59,12 @@ class RasaClient:
             ]
         self._post(f"/conversations/{conversation_id}/tracker/events", events, params={"token": self.token})
 
-    def send(self, conversation_id: str, text: str) -> list[BotReply]:
-        data = self._post("/webhooks/rest/webhook", {"sender": conversation_id, "message": text})
+    def send(self, conversation_id: str, text: str, *, message_id: int | None = None) -> list[BotReply]:
+        body: dict = {"sender": conversation_id, "message": text}
+        if message_id is not None:
+            # Stored by Rasa with the user event (RestInput.get_metadata): replies_to finds it.
+            body["metadata"] = {MESSAGE_ID_KEY: message_id}
+        data = self._post("/webhooks/rest/webhook", body)
         replies = []
         for item in data or []:
             replies.append(
@@ -68,11 +76,10 @@ class RasaClient:
             )
         return replies
 
-    def replies_to(self, conversation_id: str, text: str, *, since: float) -> list[BotReply] | None:
-        """What the bot answered to `text` if Rasa already took it (after `since`, epoch
-        seconds): its reply was lost on the way (a timeout, a Rasa that hung and woke up).
-        None when Rasa never had it. Raises BotUnavailable while Rasa is still working on it,
-        or when it cannot be asked."""
+    def replies_to(self, conversation_id: str, message_id: int) -> list[BotReply] | None:
+        """What the bot answered to our message `message_id` if Rasa already took it (its
+        reply was lost on the way: a timeout, a Rasa that hung and woke up). None when Rasa
+        never had it. Raises BotUnavailable when Rasa cannot be asked, or has not finished."""
         try:
             response = self.http.get(
                 f"{self.base}/conversations/{conversation_id}/tracker",
@@ -86,10 +93,8 @@ class RasaClient:
         start = next(
             (
                 i
-                for i in range(len(events) - 1, -1, -1)
-                if events[i].get("event") == "user"
-                and events[i].get("text") == text
-                and float(events[i].get("timestamp") or 0) >= since
+                for i, event in enumerate(events)
+                if event.get("event") == "user" and (event.get("metadata") or {}).get(MESSAGE_ID_KEY) == message_id
             ),
             None,
         )
@@ -103,14 +108,12 @@ class RasaClient:
                 data = event.get("data") or {}
                 replies.append(
                     BotReply(
-                        text=event.get("text") or "",
-                        buttons=_buttons(data.get("buttons")),
-                        custom=data.get("custom"),
+                        text=event.get("text") or "", buttons=_buttons(data.get("buttons")), custom=data.get("custom")
                     )
                 )
             if event.get("event") == "action" and event.get("name") == "action_listen":
                 return replies
-        raise BotUnavailable("the bot is still answering this message")
+        raise BotUnavailable("the bot has not finished answering this message")
 
     def status(self) -> dict:
         try:

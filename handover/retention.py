@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from conversations.models import Conversation, Message, utcnow
+from conversations.models import Conversation, Message, forget_first_deliveries_before, utcnow
 from conversations.rasa_tracker import erase_trackers
 from core.config import Settings, get_settings
 from handover import audit
@@ -30,6 +30,10 @@ from handover.models import AuditLog, HandoverTicket, TicketStatus
 from sociale_kaart.gaps import forget_unmet_before
 
 REDACTED_TEXT = "[verwijderd: bewaartermijn verlopen, geen toestemming om te delen]"
+
+
+# Twilio repeats a webhook within minutes; two days is ample.
+FIRST_DELIVERY_MEMORY = timedelta(days=2)
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -125,8 +129,9 @@ def run_retention(
             continue
         redacted = 0
         for message in conversation.messages:
-            if message.text != REDACTED_TEXT:
+            if message.text != REDACTED_TEXT or message.bot_text:
                 message.text, message.buttons, message.redacted = REDACTED_TEXT, None, True
+                message.bot_text = None  # what the bot was to hear of it, if it never did
                 redacted += 1
         changed = redacted
         if conversation.levensgebieden and any(conversation.levensgebieden.values()):
@@ -148,7 +153,10 @@ def run_retention(
     # 4. Questions the sociale kaart could not answer, kept for the gap view as long as the rest.
     counts["unmet_questions_deleted"] = forget_unmet_before(session, delete_before)
 
-    # 5. Rasa's copies of all of these (raises, so the caller rolls back, when unreachable).
+    # 5. Twilio's ids of first messages and calls: needed only while Twilio may repeat one.
+    counts["twilio_ids_forgotten"] = forget_first_deliveries_before(session, now - FIRST_DELIVERY_MEMORY)
+
+    # 6. Rasa's copies of all of these (raises, so the caller rolls back, when unreachable).
     session.flush()
     counts["rasa_events_deleted"] = erase_trackers(
         settings, [*erased_ids, *redacted_ids, *_rasa_erasures_to_retry(session)]

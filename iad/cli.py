@@ -152,6 +152,9 @@ def worker(once: bool, interval: int, opvolging_every: int) -> None:
     from conversations.pipeline import run_round
     from iad.app import create_app
 
+    # Background work: the web app, Rasa and the action server (what residents wait for)
+    # get the CPU first, also while everything starts.
+    os.nice(10)
     settings = get_settings()
     app = create_app(settings)  # registers the channel senders (WhatsApp) that deliver() uses
     front_door = app.extensions["front_door"]
@@ -160,7 +163,9 @@ def worker(once: bool, interval: int, opvolging_every: int) -> None:
     def one_round():
         nonlocal count
         with session_scope() as session:
-            result = run_round(session, front_door.answer_pending)
+            # the lease: a bot call, plus reading Rasa's record first
+            lease = front_door.call_seconds + settings.rasa_timeout_seconds
+            result = run_round(session, front_door.answer_pending, lease)
         if count % opvolging_every == 0:
             with session_scope() as session:
                 result["opvolging_sent"] = send_due(session, settings, deliver)

@@ -17,7 +17,7 @@ class StandInRasa:
         self.trackers: dict[str, list[dict]] = {}
         self.heard: list[tuple[str, str]] = []  # (conversation id, text) per REST message
         self.down = False  # every request gets a 503
-        self.slow_seconds = 0.0  # the answer is written into the tracker at once, the reply comes this late
+        self.slow_seconds = 0.0  # a turn takes this long (the client may have given up by then)
         self.lock = threading.Lock()
         rasa = self
 
@@ -47,17 +47,19 @@ class StandInRasa:
                 if path == "/webhooks/rest/webhook":
                     cid, text = body["sender"], body["message"]
                     reply = {"text": f"Antwoord op: {text}", "buttons": [{"title": "Ja", "payload": "/affirm"}]}
+                    # Like Rasa: the turn is worked out, then the tracker saved, then answered.
+                    time.sleep(rasa.slow_seconds)
                     now = time.time()
+                    user = {"event": "user", "text": text, "timestamp": now, "metadata": body.get("metadata") or {}}
                     with rasa.lock:
                         rasa.heard.append((cid, text))
                         rasa.trackers.setdefault(cid, []).extend(
                             [
-                                {"event": "user", "text": text, "timestamp": now},
+                                user,
                                 {"event": "bot", "text": reply["text"], "data": {"buttons": reply["buttons"]}},
                                 {"event": "action", "name": "action_listen", "timestamp": now},
                             ]
                         )
-                    time.sleep(rasa.slow_seconds)
                     return self._answer(200, [reply])
                 return self._answer(404, {})
 

@@ -24,7 +24,7 @@ class RecordingBot:
     def set_slots(self, conversation_id, slots, *, new_session=False):
         pass
 
-    def send(self, conversation_id, text):
+    def send(self, conversation_id, text, *, message_id=None):
         self.heard.append(text)
         return list(self.replies)
 

@@ -213,8 +213,8 @@ def test_a_neighbour_who_worries_makes_a_melding_about_the_person_not_about_hers
 
 def test_a_hung_rasa_answers_what_it_missed_once_and_in_order_when_it_wakes(stack):
     """Rasa stopped with SIGSTOP mid-conversation: the resident hears the message is kept,
-    crisis numbers still come at once, and after SIGCONT the worker answers both messages,
-    in order, each once (in our store and in Rasa's own)."""
+    crisis numbers still come at once, and after SIGCONT the worker answers what waited, in
+    order, and Rasa hears each message once."""
     cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
     say(stack, cid, "hallo")
     rasa = stack.processes["rasa"]

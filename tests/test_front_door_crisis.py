@@ -118,9 +118,9 @@ class HangingBot(RecordingBot):
         super().__init__([BotReply(text="Wilt u dat iemand van het wijkteam contact met u opneemt?")])
         self.release = threading.Event()
 
-    def send(self, conversation_id, text):
+    def send(self, conversation_id, text, *, message_id=None):
         self.release.wait(10)
-        return super().send(conversation_id, text)
+        return super().send(conversation_id, text, message_id=message_id)
 
 
 def test_crisis_numbers_do_not_wait_for_a_hanging_bot(db, settings, verdicts, monkeypatch):  # noqa: F811

@@ -145,6 +145,7 @@ def test_retention(db, world, settings):
         "conversations_redacted": 0,
         "messages_redacted": 0,
         "unmet_questions_deleted": 0,
+        "twilio_ids_forgotten": 0,
         "rasa_events_deleted": 0,
     }
 

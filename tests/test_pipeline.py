@@ -54,7 +54,8 @@ def say(client, cid: str, text: str) -> list[dict]:
 def worker_round(app, stack_settings, later: timedelta = LATER) -> dict:
     session = db_session(stack_settings)
     try:
-        return pipeline.run_round(session, app.extensions["front_door"].answer_pending, now=utcnow() + later)
+        front_door = app.extensions["front_door"]
+        return pipeline.run_round(session, front_door.answer_pending, front_door.call_seconds, now=utcnow() + later)
     finally:
         session.close()
 
@@ -103,10 +104,13 @@ def test_messages_sent_while_the_bot_is_down_are_answered_in_order_once_it_is_ba
 
 def test_a_message_rasa_took_but_whose_reply_was_lost_is_not_asked_again(client, app, rasa, stack_settings):
     cid = start(client)
-    rasa.slow_seconds = 2.5  # takes the message, answers after our 1 s timeout
+    rasa.slow_seconds = 1.5  # takes the message, answers after our 1 s timeout
     replies = say(client, cid, "hoe vraag ik bijzondere bijstand aan")
     assert "bewaard" in replies[0]["text"]
     rasa.slow_seconds = 0
+    deadline = time.monotonic() + 5
+    while not rasa.heard_texts(cid) and time.monotonic() < deadline:  # Rasa finishes the turn
+        time.sleep(0.05)
     assert worker_round(app, stack_settings)["answered"] == 1
     assert rasa.heard_texts(cid) == ["hoe vraag ik bijzondere bijstand aan"]  # heard once
     bot = [text for sender, text, _ in history(stack_settings, cid) if sender == Sender.BOT]
@@ -135,11 +139,11 @@ def test_two_workers_never_take_the_same_message(client, app, rasa, stack_settin
     now = utcnow() + LATER
     seen_by_one, seen_by_two = pipeline.due(one, now), pipeline.due(two, now)
     assert [m.id for m in seen_by_one] == [m.id for m in seen_by_two]  # both see it...
-    assert pipeline.claim(one, seen_by_one[0], now) is True
-    assert pipeline.claim(two, seen_by_two[0], now) is False  # ...only one takes it
+    assert pipeline.claim(one, seen_by_one[0], now, 60) is True
+    assert pipeline.claim(two, seen_by_two[0], now, 60) is False  # ...only one takes it
     # A worker that died holding it leaves it to a round after the lease.
-    assert pipeline.due(two, now + timedelta(seconds=pipeline.LEASE_SECONDS - 1)) == []
-    assert len(pipeline.due(two, now + timedelta(seconds=pipeline.LEASE_SECONDS + 1))) == 1
+    assert pipeline.due(two, now + timedelta(seconds=59)) == []
+    assert len(pipeline.due(two, now + timedelta(seconds=61))) == 1
     one.close(), two.close()
 
 
@@ -153,7 +157,39 @@ def test_a_message_older_than_a_day_is_left_to_the_staff(client, app, rasa, stac
     session = db_session(stack_settings)
     message = session.scalar(select(Message).where(Message.conversation_id == cid, Message.sender == "resident"))
     assert message.bot_delivery == BotDelivery.PENDING  # kept, and shown to staff as not answered
+    assert message.bot_retry_at is None and message.bot_text is None
     session.close()
+    # A new message does not wait behind it: the bot answers it at once.
+    assert say(client, cid, "hallo")[-1]["text"] == "Antwoord op: hallo"
+
+
+def test_the_same_words_twice_while_the_bot_is_down_are_two_answers(client, app, rasa, stack_settings):
+    """Residents repeat themselves when nothing answers: each message gets its own answer."""
+    cid = start(client)
+    rasa.down = True
+    say(client, cid, "hallo")
+    say(client, cid, "hallo")
+    rasa.down = False
+    for _ in range(3):
+        worker_round(app, stack_settings, later=2 * LATER)
+    assert rasa.heard_texts(cid) == ["hallo", "hallo"]
+    bot = [to for sender, _, to in history(stack_settings, cid) if sender == Sender.BOT]
+    assert len(bot) == 2 and bot[0] != bot[1]  # one answer to each message
+
+
+def test_once_staff_take_over_the_bot_does_not_answer_what_waited(client, app, rasa, stack_settings):
+    from conversations.outbound import take_over
+
+    cid = start(client)
+    rasa.down = True
+    say(client, cid, "ik wil een medewerker spreken over mijn schulden")
+    session = db_session(stack_settings)
+    take_over(session, session.get(Conversation, cid))
+    session.commit()
+    session.close()
+    rasa.down = False
+    assert worker_round(app, stack_settings)["answered"] == 0
+    assert rasa.heard_texts(cid) == []
 
 
 def test_back_off_grows_and_stays_bounded():
