@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from conversations.addresses import normalise_address, set_resident_address
 from conversations.front_door import Outcome
-from conversations.models import BotDelivery, Conversation, Message, Sender, Status
+from conversations.models import BotDelivery, Conversation, Message, Sender, Status, claim_first_delivery
 from core.config import Settings
 from core.opening_hours import DAY_CODES, callback_deadline, is_open
 from core.timefmt import DAY_WORDS, DAYS, day_and_date
@@ -361,7 +362,12 @@ def incoming_call():
     if not re.fullmatch(r"[A-Za-z0-9]{10,40}", call_sid):
         return _apology(settings)
     marker = f"call:{call_sid}"
-    started = g.db.scalar(select(Message).where(Message.external_id == marker, Message.sender == Sender.SYSTEM))
+    started = _call_started(marker)
+    if started is None and not claim_first_delivery(g.db, "voice", call_sid):
+        # The same call delivered twice at once: the other request is opening its conversation.
+        started = _call_started(marker, wait_seconds=3)
+        if started is None:
+            return _apology(settings)
     if started is not None:  # Twilio repeated the webhook: same conversation
         conversation = g.db.get(Conversation, started.conversation_id)
     else:
@@ -374,6 +380,17 @@ def incoming_call():
     line.say(f"Welkom bij {settings.loket_name}. U praat met een computer.")
     _gather_turn(line, conversation, turn=1, misses=0, texts=[_opening_prompt(settings)], choices=[])
     return line.twiml()
+
+
+def _call_started(marker: str, wait_seconds: float = 0) -> Message | None:
+    """The note that opened this call's conversation, waiting for it up to wait_seconds."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        g.db.rollback()  # see what other requests committed
+        started = g.db.scalar(select(Message).where(Message.external_id == marker, Message.sender == Sender.SYSTEM))
+        if started is not None or time.monotonic() >= deadline:
+            return started
+        time.sleep(0.1)
 
 
 @bp.post("/gather")

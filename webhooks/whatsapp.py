@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
 from conversations.addresses import latest_open_conversation, normalise_address, resident_address, set_resident_address
-from conversations.models import BotDelivery, Conversation, Message, Sender, as_utc, utcnow
+from conversations.models import BotDelivery, Conversation, Message, Sender, as_utc, claim_first_delivery, utcnow
 from conversations.outbound import register_sender
 from core.config import Settings
 from webhooks.choices import match_choice, payload_of, pending_choices
@@ -239,6 +239,12 @@ def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
         )
 
     if conversation is None:
+        if not claim_first_delivery(g.db, "whatsapp", sid):
+            # The same first message, delivered twice at once (or again): the other request
+            # opened the conversation and answers; a later repeat is answered from the store.
+            conversation = latest_open_conversation(g.db, settings, "whatsapp", sender)
+            stored = _stored_replies(conversation, sid) if conversation is not None else None
+            return _twiml([t for m in stored or [] for t in whatsapp_texts(m)])
         conversation = front_door.start_conversation(g.db, "whatsapp")
         set_resident_address(settings, conversation, sender)
         g.db.commit()
