@@ -72,7 +72,9 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     if settings.trusted_proxies:
-        # Behind N proxies that each append to X-Forwarded-*: the client's address (audit log,
-        # rate limits) and the scheme come from the last N entries, never from the client.
+        # Behind N proxies that each append to X-Forwarded-For/-Proto: the client's address
+        # (audit log, rate limits) and the scheme come from the last N entries, never from the
+        # client. X-Forwarded-Host is not believed: many proxies pass on the client's own, and
+        # every URL we give out is built from PUBLIC_BASE_URL anyway.
         n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)  # type: ignore[method-assign]

@@ -42,12 +42,14 @@ def bench_load(base_url: str, residents: int, think_seconds: float, seconds: flo
     seconds = max(1.0, min(seconds, MAX_SECONDS))
     base = base_url.rstrip("/")
     latencies: list[float] = []
+    unanswered = 0  # 201, but no word from the bot (it was down or too slow): not a success
     errors: Counter = Counter()
     lock = threading.Lock()
     started = time.monotonic()
     stop_at = started + seconds
 
     def resident(n: int) -> None:
+        nonlocal unanswered
         rng = random.Random(seed * 1000 + n)
         http = requests.Session()
         conversation = 0
@@ -72,12 +74,14 @@ def bench_load(base_url: str, residents: int, think_seconds: float, seconds: flo
                     )
                     ok = response.status_code == 201
                     kind = None if ok else f"HTTP {response.status_code}"
-                except requests.RequestException as exc:
-                    ok, kind = False, type(exc).__name__
+                    from_bot = ok and any(m.get("sender") == "bot" for m in response.json().get("messages", []))
+                except (requests.RequestException, ValueError) as exc:
+                    ok, kind, from_bot = False, type(exc).__name__, False
                 elapsed = (time.perf_counter() - t0) * 1000
                 with lock:
                     if ok:
                         latencies.append(elapsed)
+                        unanswered += not from_bot
                     else:
                         errors[kind] += 1
                 if think_seconds:
@@ -86,14 +90,16 @@ def bench_load(base_url: str, residents: int, think_seconds: float, seconds: flo
     threads = [threading.Thread(target=resident, args=(n,), daemon=True) for n in range(residents)]
     for t in threads:
         t.start()
+    give_up_at = stop_at + 35  # a turn in flight may take its timeout; then the bench ends anyway
     for t in threads:
-        t.join(timeout=max(0.0, stop_at - time.monotonic()) + 35)  # a turn in flight may take its timeout
+        t.join(timeout=max(0.0, give_up_at - time.monotonic()))
     elapsed = time.monotonic() - started
     result: dict = {
         "residents": residents,
         "think_seconds": think_seconds,
         "seconds": round(elapsed, 1),
         "turns": len(latencies),
+        "turns_without_bot_reply": unanswered,
         "errors": sum(errors.values()),
         "error_kinds": dict(errors),
         "turns_per_second": round(len(latencies) / elapsed, 2),

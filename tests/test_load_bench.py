@@ -38,6 +38,7 @@ def test_residents_at_once_give_latencies_and_a_rate(served):
     assert result["turns"] > 3
     assert 0 < result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"] <= result["max_ms"]
     assert result["turns_per_second"] > 0
+    assert result["turns_without_bot_reply"] == result["turns"]  # no bot here: none counts as answered by it
     assert 1.9 <= result["seconds"] < 10  # stops by itself
 
 

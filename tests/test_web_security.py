@@ -39,7 +39,7 @@ def test_resident_data_is_never_cached_and_never_runs(client):
         started,
         client.get(f"/api/chat/conversations/{conversation_id}/messages"),
         client.get("/health"),
-        client.post("/webhooks/whatsapp", data={"Body": "hallo"}),  # unsigned: refused, with the headers
+        client.post("/webhooks/twilio/whatsapp", data={"Body": "hallo"}),  # unsigned: refused, with the headers
     ):
         assert response.headers["Cache-Control"] == "no-store", response.request.path
         assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")

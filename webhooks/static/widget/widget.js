@@ -6,9 +6,10 @@
  *
  * Plain JavaScript, no dependencies, nothing loaded from anywhere but the loket's own server.
  * - The conversation id and unsent messages live in sessionStorage, so a reload restores the
- *   conversation (history is fetched again, never stored in the browser) and nobody who uses
- *   this browser after the resident closed the tab can read it back. Only when the resident
- *   ticks "Bewaar dit gesprek op dit apparaat" are they kept in localStorage.
+ *   conversation (history is fetched again, never stored in the browser) and a new tab or a
+ *   later visit does not find it (a browser may still restore a tab closed a moment ago,
+ *   with its sessionStorage: "Snel weg" wipes it). Only when the resident ticks "Bewaar dit
+ *   gesprek op dit apparaat" are they kept in localStorage.
  * - Each message has a client_message_id; the server answers a repeated id once, so the
  *   widget can resend freely after a network drop (retry queue with back-off).
  * - New messages (a staff member's reply) arrive by polling GET .../messages?after=<id>.
@@ -122,7 +123,7 @@
   var keepRow = el("div", { className: "keep" }, [
     keepBox,
     el("label", { "for": "iad-keep", text: "Bewaar dit gesprek op dit apparaat" }),
-    el("p", { id: "iad-keep-hint", className: "keep-hint", text: "Anders is het gesprek weg als u dit venster sluit. Deelt u dit apparaat? Zet dan geen vinkje." })
+    el("p", { id: "iad-keep-hint", className: "keep-hint", text: "Zonder vinkje bewaart deze browser het gesprek alleen voor dit venster. Deelt u dit apparaat? Zet dan geen vinkje, en klik op Snel weg als u klaar bent." })
   ]);
   var privacyLink = el("a", { href: cfg.api + "/transparantie", target: "_blank", rel: "noopener noreferrer", text: "Wat wij bewaren" });
   privacyLink.appendChild(el("span", { className: "sr-only", text: " (opent in een nieuw venster)" }));
@@ -131,7 +132,7 @@
     // Who can read along, and when (the same as on the transparency page).
     el("p", { className: "notice" }, [
       document.createTextNode("U praat met een computer. Medewerkers van het loket kunnen meelezen. " +
-        "Het wijkteam ziet dit gesprek alleen als u dat goed vindt. Deel geen BSN of rekeningnummer. "),
+        "Het wijkteam ziet dit gesprek alleen als u dat goed vindt, of bij acuut gevaar. Deel geen BSN of rekeningnummer. "),
       privacyLink
     ]),
     modeNote, log, typing, conn, form, keepRow
