@@ -224,8 +224,10 @@ class FrontDoor:
         elif not bot_needed:
             message.bot_delivery = BotDelivery.NOT_FOR_BOT
         if carried is not None:
-            # Heard with this message: never sent to the bot on its own.
-            carried.bot_delivery = message.bot_delivery
+            # Heard with this message (its words go with it, retries included): never sent on its own.
+            carried.bot_delivery = (
+                BotDelivery.NOT_FOR_BOT if message.bot_delivery == BotDelivery.NOT_FOR_BOT else BotDelivery.DELIVERED
+            )
             carried.bot_retry_at = None
 
         session.add_all(replies)
@@ -275,6 +277,7 @@ class FrontDoor:
         # Written down before the call: if this process dies during it, the worker takes the
         # message up once the call could no longer be running.
         message.bot_attempts = (message.bot_attempts or 0) + 1
+        message.bot_delivery = BotDelivery.SENDING
         message.bot_retry_at = utcnow() + timedelta(seconds=self.call_seconds)
         session.commit()
         call = self._bot_calls.submit(self._call_bot, conversation.id, slots, not session_was_started, text, message.id)
@@ -286,6 +289,7 @@ class FrontDoor:
             if call.cancel():
                 # Never started (every bot call is waiting on a hung bot): left to the retries.
                 conversation.bot_session_started = session_was_started
+                message.bot_delivery = BotDelivery.PENDING
                 message.bot_retry_at = utcnow()
                 if not crisis:
                     out.append(self._system(conversation, message, self._bot_down_text(conversation.channel, lang)))
@@ -303,6 +307,7 @@ class FrontDoor:
             self._bot_down = True
             conversation.bot_session_started = session_was_started  # opened again on the next try
             retry = pipeline.retries(conversation.channel)
+            message.bot_delivery = BotDelivery.PENDING
             message.bot_retry_at = pipeline.next_attempt(message.bot_attempts) if retry else None
             # On a crisis turn the numbers went out already; this says why nothing else follows.
             out.append(self._system(conversation, message, self._bot_down_text(conversation.channel, lang)))
@@ -329,7 +334,7 @@ class FrontDoor:
             update(Message)
             .where(
                 Message.id == message.id,
-                Message.bot_delivery == BotDelivery.PENDING,
+                Message.bot_delivery == BotDelivery.SENDING,
                 Message.bot_retry_at == claimed_until,
             )
             .values(bot_delivery=BotDelivery.DELIVERED, bot_retry_at=None, bot_text=None)
@@ -407,8 +412,9 @@ class FrontDoor:
             except Exception as exc:
                 log.warning("late bot call failed for conversation %s: %s", conversation_id, exc)
                 message = session.get(Message, message_id)
-                if message is not None and message.bot_delivery == BotDelivery.PENDING:
+                if message is not None and message.bot_delivery == BotDelivery.SENDING:
                     channel = message.conversation.channel
+                    message.bot_delivery = BotDelivery.PENDING
                     message.bot_retry_at = (
                         pipeline.next_attempt(message.bot_attempts) if pipeline.retries(channel) else None
                     )
@@ -419,7 +425,7 @@ class FrontDoor:
             # Only if no retry answered it meanwhile: a message is answered once.
             claimed = session.execute(
                 update(Message)
-                .where(Message.id == message_id, Message.bot_delivery == BotDelivery.PENDING)
+                .where(Message.id == message_id, Message.bot_delivery == BotDelivery.SENDING)
                 .values(bot_delivery=BotDelivery.DELIVERED, bot_retry_at=None, bot_text=None)
                 .execution_options(synchronize_session=False)
             ).rowcount

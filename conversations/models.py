@@ -35,6 +35,8 @@ class BotDelivery:
 
     DELIVERED = "delivered"
     PENDING = "pending"
+    # A bot call is in flight (bot_retry_at: until when; after that the worker takes it up).
+    SENDING = "sending"
     NOT_FOR_BOT = "not_for_bot"  # the conversation was with staff
 
 

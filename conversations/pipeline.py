@@ -47,17 +47,24 @@ def next_attempt(attempts: int, now: datetime | None = None) -> datetime:
     return (now or utcnow()) + timedelta(seconds=delay)
 
 
-def _waiting(session: Session):
+# Not answered yet: waiting for an attempt, or with a bot call in flight (whose lease, when
+# it runs out, means the process that made the call died: then the worker takes it up).
+UNANSWERED = (BotDelivery.PENDING, BotDelivery.SENDING)
+
+
+def _waiting(session: Session, states: tuple[str, ...] = UNANSWERED):
     return select(Message.id).where(
         Message.sender == Sender.RESIDENT,
-        Message.bot_delivery == BotDelivery.PENDING,
+        Message.bot_delivery.in_(states),
         Message.bot_retry_at.is_not(None),
     )
 
 
 def waiting_before(session: Session, message: Message) -> bool:
-    """Does an earlier message of this conversation still wait for the bot?"""
-    earlier = _waiting(session).where(
+    """Does an earlier message of this conversation wait for another attempt? (One whose
+    bot call is in flight does not hold this one back: Rasa answers a conversation's messages
+    one after the other, in the order they reached it.)"""
+    earlier = _waiting(session, (BotDelivery.PENDING,)).where(
         Message.conversation_id == message.conversation_id,
         Message.id < message.id,
         Message.created_at >= utcnow() - GIVE_UP_AFTER,
@@ -97,11 +104,11 @@ def give_up(session: Session, now: datetime) -> int:
     result = session.execute(
         update(Message)
         .where(
-            Message.bot_delivery == BotDelivery.PENDING,
+            Message.bot_delivery.in_(UNANSWERED),
             Message.bot_retry_at.is_not(None),
             Message.created_at < now - GIVE_UP_AFTER,
         )
-        .values(bot_retry_at=None, bot_text=None)
+        .values(bot_delivery=BotDelivery.PENDING, bot_retry_at=None, bot_text=None)
     )
     session.commit()
     return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
@@ -114,10 +121,10 @@ def stop_for_staff(session: Session, conversation: Conversation) -> None:
         update(Message)
         .where(
             Message.conversation_id == conversation.id,
-            Message.bot_delivery == BotDelivery.PENDING,
+            Message.bot_delivery.in_(UNANSWERED),
             Message.bot_retry_at.is_not(None),
         )
-        .values(bot_retry_at=None, bot_text=None)
+        .values(bot_delivery=BotDelivery.PENDING, bot_retry_at=None, bot_text=None)
         .execution_options(synchronize_session=False)
     )
 
@@ -129,10 +136,14 @@ def claim(session: Session, message: Message, now: datetime, lease_seconds: floa
         update(Message)
         .where(
             Message.id == message.id,
-            Message.bot_delivery == BotDelivery.PENDING,
+            Message.bot_delivery.in_(UNANSWERED),
             Message.bot_retry_at == message.bot_retry_at,
         )
-        .values(bot_retry_at=now + timedelta(seconds=lease_seconds), bot_attempts=Message.bot_attempts + 1)
+        .values(
+            bot_delivery=BotDelivery.SENDING,
+            bot_retry_at=now + timedelta(seconds=lease_seconds),
+            bot_attempts=Message.bot_attempts + 1,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()
@@ -169,8 +180,8 @@ def run_round(
             log.info("message %s: bot still unavailable (%s); attempt %s", message.id, exc, message.bot_attempts)
             session.execute(
                 update(Message)
-                .where(Message.id == message.id, Message.bot_delivery == BotDelivery.PENDING)
-                .values(bot_retry_at=next_attempt(message.bot_attempts, clock()))
+                .where(Message.id == message.id, Message.bot_delivery == BotDelivery.SENDING)
+                .values(bot_delivery=BotDelivery.PENDING, bot_retry_at=next_attempt(message.bot_attempts, clock()))
             )
             session.commit()
     return {"answered": answered, "still_waiting": failed}

@@ -236,3 +236,22 @@ def test_a_slow_bot_answers_whatsapp_through_the_rest_api_after_the_webhook_retu
     conversation = session.scalar(select(Conversation).where(Conversation.channel == "whatsapp"))
     assert len(rasa.heard_texts(conversation.id)) == 2
     session.close()
+
+
+def test_a_message_right_after_a_crisis_turn_goes_to_the_bot_not_into_the_queue(client, app, rasa, stack_settings):
+    """On a crisis turn the bot's answer is awaited only briefly; its call is still in flight
+    when the resident writes again, and that next message is not held back behind it."""
+    cid = start(client)
+    rasa.slow_seconds = 0.8
+    crisis = say(client, cid, "ik wil niet meer leven")
+    assert "113" in crisis[0]["text"]
+    rasa.slow_seconds = 0
+    after = say(client, cid, "ik woon alleen")
+    assert after[-1]["text"] == "Antwoord op: ik woon alleen"
+    deadline = time.monotonic() + 5
+    while len(rasa.heard_texts(cid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the crisis turn's late answer is stored
+    bot = [text for sender, text, _ in history(stack_settings, cid) if sender == Sender.BOT]
+    assert sorted(bot) == ["Antwoord op: ik wil niet meer leven", "Antwoord op: ik woon alleen"]
+    assert worker_round(app, stack_settings)["answered"] == 0  # nothing left over
