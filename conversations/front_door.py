@@ -43,9 +43,11 @@ PHONE_PLACEHOLDER = "[telefoonnummer, versleuteld bewaard]"
 # is stored and reaches the resident anyway: the widget polls, WhatsApp gets it sent
 # (_store_late), and on the phone the caller is being transferred to the crisis line.
 CRISIS_BOT_WAIT_SECONDS = 0.5
-# Twilio gives a webhook 15 s; a bot answer that takes longer than this goes out through the
-# REST API when it comes (and a failed one is retried by conversations/pipeline.py).
-WHATSAPP_BOT_WAIT_SECONDS = 5.0
+# How long a web or WhatsApp turn waits for the bot. Twilio gives a webhook 15 s; the widget
+# polls. A later answer is stored when it comes (WhatsApp gets it through the REST API); a
+# call that has not even started by then is cancelled and left to the retries
+# (conversations/pipeline.py). So no bot call runs past its lease (call_seconds).
+BOT_WAIT_SECONDS = 5.0
 # What the bot hears instead of the number (the handover form's slot, as a button would set it).
 CALLBACK_NUMBER_GIVEN = '/affirm{"handover_telefoon": "ontvangen"}'
 
@@ -85,7 +87,7 @@ class FrontDoor:
         self._bot_calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-call")
         # A bot call is two requests (slots, then the message), each with the Rasa timeout, and
         # may have waited up to the channel's wait before it started: no retry before it ended.
-        self.call_seconds = 2 * settings.rasa_timeout_seconds + WHATSAPP_BOT_WAIT_SECONDS + 5
+        self.call_seconds = 2 * settings.rasa_timeout_seconds + BOT_WAIT_SECONDS + 5
         # Whether the last bot call of this process failed: only for the wording of a reply.
         self._bot_down = False
 
@@ -290,7 +292,7 @@ class FrontDoor:
                 # Never started (every bot call is waiting on a hung bot): left to the retries.
                 conversation.bot_session_started = session_was_started
                 message.bot_delivery = BotDelivery.PENDING
-                message.bot_retry_at = utcnow()
+                message.bot_retry_at = utcnow() if pipeline.retries(conversation.channel) else None
                 if not crisis:
                     out.append(self._system(conversation, message, self._bot_down_text(conversation.channel, lang)))
                 return out
@@ -334,7 +336,7 @@ class FrontDoor:
             update(Message)
             .where(
                 Message.id == message.id,
-                Message.bot_delivery == BotDelivery.SENDING,
+                Message.bot_delivery == BotDelivery.PENDING,
                 Message.bot_retry_at == claimed_until,
             )
             .values(bot_delivery=BotDelivery.DELIVERED, bot_retry_at=None, bot_text=None)
@@ -361,7 +363,8 @@ class FrontDoor:
         )
 
     def _bot_wait(self, channel: str) -> float | None:
-        return WHATSAPP_BOT_WAIT_SECONDS if channel == "whatsapp" else None
+        # On the phone the caller waits on the line for this very answer (nothing is retried).
+        return None if channel == "voice" else BOT_WAIT_SECONDS
 
     @staticmethod
     def _delivered(message: Message) -> None:

@@ -134,10 +134,12 @@ class InboundDelivery(Base):
 
 
 def claim_first_delivery(session: Session, channel: str, external_id: str) -> bool:
-    """True for the first delivery of this id; False when another request had it already."""
+    """True for the first delivery of this id; False when another request had it already.
+    Not committed here: the caller commits it with the conversation it opens, so a failure
+    in between takes the claim back too (and Twilio's retry is handled)."""
     session.add(InboundDelivery(channel=channel, external_id=external_id))
     try:
-        session.commit()
+        session.flush()  # waits for a parallel request's commit; then its row is a clash
     except IntegrityError:
         session.rollback()
         return False

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 # Seconds before attempt n+1; the last one repeats.
 BACKOFF_SECONDS = (5, 15, 30, 60, 120, 300)
-# A message older than this is left to the staff (the inbox shows it as not answered).
+# A message older than this gets no more attempts. It stays stored with its conversation (the
+# resident was told at once whom to call); the inbox has no list of such messages yet.
 GIVE_UP_AFTER = timedelta(hours=24)
 RETRIED_CHANNELS = ("web", "whatsapp")
 
@@ -99,8 +100,8 @@ def due(session: Session, now: datetime, limit: int = 20) -> list[Message]:
 
 
 def give_up(session: Session, now: datetime) -> int:
-    """Messages waiting longer than GIVE_UP_AFTER: no more attempts (the staff see them as
-    not answered), and later messages no longer wait behind them."""
+    """Messages waiting longer than GIVE_UP_AFTER: no more attempts, and later messages no
+    longer wait behind them."""
     result = session.execute(
         update(Message)
         .where(
@@ -140,7 +141,8 @@ def claim(session: Session, message: Message, now: datetime, lease_seconds: floa
             Message.bot_retry_at == message.bot_retry_at,
         )
         .values(
-            bot_delivery=BotDelivery.SENDING,
+            # Stays pending while the worker has it: later messages keep waiting behind it.
+            bot_delivery=BotDelivery.PENDING,
             bot_retry_at=now + timedelta(seconds=lease_seconds),
             bot_attempts=Message.bot_attempts + 1,
         )
@@ -180,8 +182,12 @@ def run_round(
             log.info("message %s: bot still unavailable (%s); attempt %s", message.id, exc, message.bot_attempts)
             session.execute(
                 update(Message)
-                .where(Message.id == message.id, Message.bot_delivery == BotDelivery.SENDING)
-                .values(bot_delivery=BotDelivery.PENDING, bot_retry_at=next_attempt(message.bot_attempts, clock()))
+                .where(
+                    Message.id == message.id,
+                    Message.bot_delivery == BotDelivery.PENDING,
+                    Message.bot_retry_at == message.bot_retry_at,  # still this worker's claim
+                )
+                .values(bot_retry_at=next_attempt(message.bot_attempts, clock()))
             )
             session.commit()
     return {"answered": answered, "still_waiting": failed}

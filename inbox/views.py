@@ -236,7 +236,12 @@ def login_code():
     status = 200
     if form.validate_on_submit():
         step = second_factor.matching_step(secret, form.code.data)
-        if step is not None and second_factor.use_step(g.db, user, step) and not is_locked(user, fresh=True):
+        if step is not None and second_factor.use_step(g.db, user, step):
+            if is_locked(user, fresh=True):  # locked by a parallel guess a moment ago
+                g.db.commit()  # the code is spent all the same
+                session.clear()
+                _flash_locked()
+                return redirect(url_for("inbox.login"))
             if not enrolled:
                 user.totp_secret = second_factor.seal(secret, secret_key)
                 audit.record(g.db, "second_factor_enrolled", user=user, ip=_ip())

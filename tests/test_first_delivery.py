@@ -80,9 +80,36 @@ def test_the_same_call_at_once_opens_one_conversation(app, channel_settings):
 def test_a_claim_is_had_once_and_forgotten_after_two_days(app, channel_settings):
     session = db_session(channel_settings)
     assert claim_first_delivery(session, "whatsapp", "SM1") is True
+    session.commit()  # as the channel does, with the conversation it opens
     assert claim_first_delivery(session, "whatsapp", "SM1") is False
     assert claim_first_delivery(session, "voice", "SM1") is True  # per channel
+    session.commit()
     session.query(InboundDelivery).update({"created_at": utcnow() - timedelta(days=3)})
     session.commit()
     assert run_retention(session, settings=channel_settings)["twilio_ids_forgotten"] == 2
     session.close()
+
+
+def test_a_first_message_that_fails_on_the_way_can_be_delivered_again(app, channel_settings, monkeypatch):
+    """The claim is committed with the conversation it opens: when opening fails, Twilio's
+    next try of the same message is handled, not silently dropped."""
+    import webhooks.whatsapp as whatsapp
+
+    params = {
+        "MessageSid": "SM" + "e" * 32,
+        "AccountSid": "AC" + "1" * 32,
+        "From": "whatsapp:+31612345672",
+        "To": "whatsapp:+31850000000",
+        "Body": "hallo",
+        "NumMedia": "0",
+    }
+    client = app.test_client()
+    original = whatsapp.set_resident_address
+    monkeypatch.setattr(whatsapp, "set_resident_address", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("x")))
+    failed = signed_post(client, "/webhooks/twilio/whatsapp", params)
+    assert "Er ging iets mis" in failed.get_data(as_text=True)
+    assert counts(channel_settings) == (0, 0)
+    monkeypatch.setattr(whatsapp, "set_resident_address", original)
+    again = signed_post(client, "/webhooks/twilio/whatsapp", params)
+    assert "niet bereikbaar" in again.get_data(as_text=True)
+    assert counts(channel_settings) == (1, 1)

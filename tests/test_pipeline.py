@@ -216,7 +216,7 @@ def whatsapp(client, body: str, sid: str):
 def test_a_slow_bot_answers_whatsapp_through_the_rest_api_after_the_webhook_returned(
     client, app, rasa, twilio_api, stack_settings, monkeypatch
 ):
-    monkeypatch.setattr(front_door_module, "WHATSAPP_BOT_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(front_door_module, "BOT_WAIT_SECONDS", 0.3)
     whatsapp(client, "hallo", "SM" + "a" * 32)  # opens the conversation (bot answers fast)
     sent_before = len(twilio_api.requests)
     rasa.slow_seconds = 0.8  # slower than the webhook waits, within the bot's timeout
@@ -255,3 +255,21 @@ def test_a_message_right_after_a_crisis_turn_goes_to_the_bot_not_into_the_queue(
     bot = [text for sender, text, _ in history(stack_settings, cid) if sender == Sender.BOT]
     assert sorted(bot) == ["Antwoord op: ik wil niet meer leven", "Antwoord op: ik woon alleen"]
     assert worker_round(app, stack_settings)["answered"] == 0  # nothing left over
+
+
+def test_while_the_worker_answers_an_earlier_message_a_new_one_waits_its_turn(client, app, rasa, stack_settings):
+    cid = start(client)
+    rasa.down = True
+    say(client, cid, "eerste vraag")
+    rasa.down = False
+    session = db_session(stack_settings)
+    now = utcnow() + LATER
+    [waiting] = pipeline.due(session, now)
+    assert pipeline.claim(session, waiting, utcnow(), 60)  # the worker has it, has not asked Rasa yet
+    queued = say(client, cid, "tweede vraag")
+    assert "bewaard" in queued[-1]["text"] and rasa.heard_texts(cid) == []  # not ahead of the first
+    front_door = app.extensions["front_door"]
+    front_door.answer_pending(session, waiting)
+    session.close()
+    worker_round(app, stack_settings)
+    assert rasa.heard_texts(cid) == ["eerste vraag", "tweede vraag"]
