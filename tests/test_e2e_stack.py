@@ -213,15 +213,18 @@ def test_a_neighbour_who_worries_makes_a_melding_about_the_person_not_about_hers
 
 def test_a_hung_rasa_answers_what_it_missed_once_and_in_order_when_it_wakes(stack):
     """Rasa stopped with SIGSTOP mid-conversation: the resident hears the message is kept,
-    crisis numbers still come at once, and after SIGCONT the worker answers what waited, in
-    order, and Rasa hears each message once."""
+    crisis numbers still come at once, and after SIGCONT the worker answers what waited and
+    Rasa hears each message once."""
     cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
     say(stack, cid, "hallo")
     rasa = stack.processes["rasa"]
     os.killpg(rasa.pid, signal.SIGSTOP)
     try:
+        started = time.monotonic()
         kept = say(stack, cid, "ik zoek hulp bij mijn administratie")
-        assert any("bewaard" in m["text"] for m in kept)
+        assert time.monotonic() - started < 8  # the turn waits 5 s for the bot, not Rasa's timeouts
+        # Kept (the call failed) or coming (the call is still in flight): never silence.
+        assert any("bewaard" in m["text"] or "Het antwoord komt zo" in m["text"] for m in kept)
         started = time.monotonic()
         crisis = say(stack, cid, "ik wil niet meer leven")
         assert time.monotonic() - started < 1.5
@@ -242,7 +245,8 @@ def test_a_hung_rasa_answers_what_it_missed_once_and_in_order_when_it_wakes(stac
         time.sleep(1)
     # The message sent while Rasa hung is answered (once: see Rasa's record below).
     assert answered[1][0] == "ik zoek hulp bij mijn administratie" and answered[1][1] >= 1, stack.tail("worker")
-    # In Rasa's own record each message was heard once, in the order sent.
+    # In Rasa's own record each message was heard once. (The crisis message may reach Rasa
+    # before the one that waited for a retry: a crisis is not held back behind it.)
     tracker = sqlite3.connect(stack.tracker_db)
     heard = [
         json.loads(row[0])["text"]
@@ -251,7 +255,7 @@ def test_a_hung_rasa_answers_what_it_missed_once_and_in_order_when_it_wakes(stac
         )
     ]
     tracker.close()
-    assert heard[:2] == ["hallo", "ik zoek hulp bij mijn administratie"]
+    assert heard[0] == "hallo" and "ik zoek hulp bij mijn administratie" in heard
     assert len(heard) == len(set(heard))  # nothing twice
 
 
