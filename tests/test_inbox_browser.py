@@ -66,7 +66,7 @@ def test_handover_claim_and_reply_in_a_real_browser(server, browser, db, world):
         postcode="7513 XK",
         advised=[{"name": "Schuldhulpverlening gemeente"}],
     )
-    # A message with HTML, as another channel could deliver it (the web chat API refuses HTML).
+    # A message with HTML: the chat API keeps it as the resident typed it, the inbox shows it as text.
     db.add(
         Message(
             conversation=conversation,

@@ -211,6 +211,17 @@ def test_the_conversation_survives_a_reload(page, server):
     shot(page, "after-reload")
 
 
+def test_markup_typed_by_the_resident_is_kept_and_shown_as_text(page, server):
+    typed = '<img src=x onerror="window.pwned=1"><b>vet</b> <geen idee>'
+    open_and_send(page, server["url"], typed)
+    assert resident_texts(server["settings"], stored_conversation_id(page)) == [typed]
+    page.reload()
+    page.get_by_text(BOT_DOWN).first.wait_for()
+    assert page.locator(".msg--resident .text").all_inner_texts() == [typed]
+    assert page.locator(".msg--resident b, .msg--resident img").count() == 0
+    assert page.evaluate("() => window.pwned") is None
+
+
 def test_the_conversation_stays_in_this_tab_unless_the_resident_keeps_it(page, server):
     """Someone who uses the browser after the resident closed the tab cannot read the chat
     back; a resident who ticks the box finds it again in a new tab."""
