@@ -25,9 +25,13 @@ IBAN_PLACEHOLDER = "[rekeningnummer weggehaald]"
 PHONE_PLACEHOLDER = "[telefoonnummer weggehaald]"
 EMAIL_PLACEHOLDER = "[e-mailadres weggehaald]"
 
-_IBAN_START = re.compile(r"\b[A-Z]{2}[ .\-]{0,2}\d{2}", re.IGNORECASE)
-_IBAN_NEXT = re.compile(r"[ .\-]{0,2}([A-Z0-9])", re.IGNORECASE)
-_NINE_DIGITS = re.compile(r"(?<!\d)\d(?:[ .\-]{0,2}\d){8}(?!\d)")
+# Between the characters of a number: nothing, or up to three of space, dot and dash ("NL91 ABNA",
+# "1234.56.782", "123 - 456 - 782"), also between the country letters and the check digits
+# (speech to text writes "N L 9 1 A B N A ...").
+_SEP = r"[ .\-]{0,3}"
+_IBAN_START = re.compile(rf"\b[A-Z]{_SEP}[A-Z]{_SEP}\d{_SEP}\d", re.IGNORECASE)
+_IBAN_NEXT = re.compile(r"[ .\-]{0,3}([A-Z0-9])", re.IGNORECASE)
+_NINE_DIGITS = re.compile(r"(?<!\d)\d(?:[ .\-]{0,3}\d){8}(?!\d)")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _DIGIT_WORDS = {
     "nul": 0, "zero": 0, "een": 1, "één": 1, "eén": 1, "one": 1, "twee": 2, "two": 2, "drie": 3, "three": 3,
