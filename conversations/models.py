@@ -40,6 +40,19 @@ class BotDelivery:
     NOT_FOR_BOT = "not_for_bot"  # the conversation was with staff
 
 
+class Delivery:
+    """For our own messages on a channel we push to (WhatsApp): how far the message got
+    (conversations/outbox.py). None where nothing is pushed (the widget fetches, the phone
+    line speaks) and on residents' messages."""
+
+    HELD = "held"  # not with Twilio yet: goes out with our next answer to the resident
+    QUEUED = "queued"  # handed to Twilio (in our TwiML answer or by its REST API)
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"  # Twilio could not deliver it, also the second time: the staff see it
+
+
 def new_conversation_id() -> str:
     # Unguessable: for the web channel the id is the resident's only key to the conversation.
     return uuid.uuid4().hex
@@ -107,6 +120,11 @@ class Message(Base):
     bot_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     crisis: Mapped[str | None] = mapped_column(String(32))
     redacted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Our messages on WhatsApp (conversations/outbox.py): a Delivery state, how often it was
+    # handed to Twilio, and Twilio's error code after a failed attempt.
+    delivery: Mapped[str | None] = mapped_column(String(16), index=True)
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    delivery_error: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

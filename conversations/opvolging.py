@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from conversations import outbox
 from conversations.models import Conversation, Message, Sender, as_utc, utcnow
 from core.config import Settings
 from core.db import Base
@@ -189,7 +190,7 @@ def read_answer(body: str) -> str | None:
 
 def _is_our_latest(session: Session, conversation: Conversation, follow_up: FollowUp) -> bool:
     """The question is the last thing we said (notes about its delivery aside), and WhatsApp
-    really delivered it (a held message has no Twilio id yet)."""
+    handed it over (a held message has not reached Twilio yet)."""
     if follow_up.message_id is None:
         return False
     latest = session.scalar(
@@ -206,7 +207,7 @@ def _is_our_latest(session: Session, conversation: Conversation, follow_up: Foll
         return False
     if conversation.channel == "whatsapp":
         question_message = session.get(Message, follow_up.message_id)
-        return question_message is not None and bool(question_message.external_id)
+        return question_message is not None and outbox.reached_twilio(question_message)
     return True
 
 

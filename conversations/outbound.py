@@ -1,6 +1,8 @@
-"""Messages that start on our side (a staff reply) reach the resident on the channel they
-came from. The web channel needs nothing: the widget fetches new messages. Other channels
-register a sender here at app start (webhooks/ owns them), so this package knows no Twilio."""
+"""Messages that start on our side (a staff reply, a late bot answer, a follow-up) reach the
+resident on the channel they came from. The web channel needs nothing: the widget fetches
+new messages. Other channels register a sender here at app start (webhooks/ owns them), so
+this package knows no Twilio. A message the channel could not take is held for the
+resident's next message (conversations/outbox.py), never dropped."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from conversations import pipeline
+from conversations import outbox, pipeline
 from conversations.models import Conversation, Message, Sender, Status
 
 log = logging.getLogger(__name__)
@@ -40,10 +42,18 @@ def hand_back(session: Session, conversation: Conversation) -> None:
 
 
 def deliver(session: Session, conversation: Conversation, message: Message) -> None:
-    """Sends a stored message on the resident's channel (no-op on the web: the widget polls)."""
+    """Sends a stored message on the resident's channel (no-op on the web: the widget polls).
+    When the channel refuses, the message is held (it goes with our next answer) and the
+    error is raised."""
     sender = _senders.get(conversation.channel)
-    if sender is not None:
+    if sender is None:
+        return
+    try:
         sender(session, conversation, message)
+    except Exception:
+        outbox.hold(message)
+        session.flush()
+        raise
 
 
 def send_staff_reply(session: Session, conversation: Conversation, text: str, *, author: str) -> Message:
@@ -52,11 +62,9 @@ def send_staff_reply(session: Session, conversation: Conversation, text: str, *,
     message = Message(conversation=conversation, sender=Sender.STAFF, text=text, author=author)
     session.add(message)
     session.flush()
-    sender = _senders.get(conversation.channel)
-    if sender is not None:
-        try:
-            sender(session, conversation, message)
-        except Exception as exc:
-            log.warning("staff reply %s not delivered on %s: %s", message.id, conversation.channel, exc)
-            raise DeliveryFailed(str(exc)) from exc
+    try:
+        deliver(session, conversation, message)
+    except Exception as exc:
+        log.warning("staff reply %s not delivered on %s: %s", message.id, conversation.channel, exc)
+        raise DeliveryFailed(str(exc)) from exc
     return message

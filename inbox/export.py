@@ -30,6 +30,15 @@ from inbox.tickets import transcript
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 SENDER_LABELS = {"resident": "Inwoner", "bot": "Assistent", "staff": "Medewerker", "system": "Systeem"}
+# How far one of our WhatsApp messages got (conversations/outbox.py).
+DELIVERY_LABELS = {
+    "held": "wacht op een bericht van de inwoner",
+    "queued": "bij WhatsApp in de wachtrij",
+    "sent": "verstuurd",
+    "delivered": "afgeleverd",
+    "read": "gelezen",
+    "failed": "niet afgeleverd",
+}
 
 
 def _iso(moment):

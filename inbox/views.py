@@ -54,7 +54,7 @@ from inbox.auth import (
     role_required,
     start_session,
 )
-from inbox.export import SENDER_LABELS, ticket_export, ticket_pdf
+from inbox.export import DELIVERY_LABELS, SENDER_LABELS, ticket_export, ticket_pdf
 from inbox.forms import (
     ActionForm,
     AssignForm,
@@ -109,6 +109,7 @@ def _labels():
         "MELDER_RELATIONS": MELDER_RELATIONS,
         "BETROKKENE_WEET": BETROKKENE_WEET,
         "SENDER_LABELS": SENDER_LABELS,
+        "DELIVERY_LABELS": DELIVERY_LABELS,
         "LEVENSGEBIEDEN": {lg.code: lg.label for lg in all_levensgebieden()},
         "staff": g.get("staff"),
         "action_form": ActionForm(),

@@ -11,7 +11,7 @@ from conversations.models import Conversation, Message, Sender
 from handover.models import AuditLog, HandoverTicket
 from handover.tickets import open_handover_ticket
 from tests.inbox_support import TEST_INBOX_SETTINGS, login, make_world, post_form
-from tests.twilio_support import db_session, make_channel_app, signed_post, twilio_settings
+from tests.twilio_support import PUBLIC_BASE_URL, db_session, make_channel_app, signed_post, twilio_settings
 
 RESIDENT = "whatsapp:+31612345678"
 
@@ -63,6 +63,11 @@ def test_reply_goes_out_on_whatsapp(wa, twilio_api):
     [call] = twilio_api.requests
     assert call["form"]["To"] == RESIDENT
     assert call["form"]["Body"] == "Dag, met Anna van het wijkteam. Wanneer kan ik u bellen?"
+    # The ticket says how far it got, from Twilio's delivery reports.
+    assert "bij WhatsApp in de wachtrij" in staff.get(page).get_data(as_text=True)
+    callback = call["form"]["StatusCallback"].removeprefix(PUBLIC_BASE_URL)
+    assert signed_post(app.test_client(), callback, {"MessageSid": "SMx", "MessageStatus": "read"}).status_code == 204
+    assert "gelezen" in staff.get(page).get_data(as_text=True)
 
 
 def test_refused_delivery_is_kept_and_said(wa, twilio_api):

@@ -71,10 +71,10 @@ def test_sent_only_while_open_then_answered_and_counted_per_service(db, loket): 
     schedule(db, other, ["Geldcafé"], loket, now=at(2026, 12, 1, 10, 0))
     held = []
     send_due(db, loket, lambda s, conv, m: held.append(m), now=at(2026, 12, 9, 9, 0))
-    # WhatsApp held the question (outside the 24-hour window: no Twilio id yet): a "ja" to
+    # WhatsApp held the question (outside the 24-hour window: not handed to Twilio yet): a "ja" to
     # the template's invitation is no answer to a question the resident has not seen.
     assert answer(db, other, "ja") is None
-    held[0].external_id = "SM0123"  # delivered with our next answer
+    held[0].delivery = "queued"  # handed to Twilio with our next answer
     assert answer(db, other, "ja het is gelukt") == "gelukt"
     counts = report(db)
     assert counts["Geldcafé"] == {

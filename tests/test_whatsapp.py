@@ -298,8 +298,11 @@ def test_staff_reply_inside_the_window_goes_out_as_free_text(wa_client, wa_setti
     assert call["headers"]["Authorization"].startswith("Basic ")
     assert call["form"]["To"] == RESIDENT and call["form"]["From"] == wa_settings.twilio_whatsapp_from
     assert call["form"]["Body"] == "Goedemiddag, u spreekt met Sanne van het loket."
-    assert call["form"]["StatusCallback"] == PUBLIC_BASE_URL + "/webhooks/twilio/whatsapp/status"
-    assert message.external_id == "SM" + f"{1:032x}"  # the SID, for the status callback
+    assert call["form"]["StatusCallback"] == (
+        f"{PUBLIC_BASE_URL}/webhooks/twilio/whatsapp/status?message={message.id}&attempt=1"
+    )
+    assert message.external_id == "SM" + f"{1:032x}"  # Twilio's id
+    assert message.delivery == "queued" and message.delivery_attempts == 1  # handed over, not yet "sent"
     # With the conversation taken over, the bot stays silent on the resident's next message.
     assert bodies(send(wa_client, "dank u")) == []
 

@@ -6,11 +6,12 @@ the first time (Twilio only repeats a webhook when it did not get our answer). R
 as TwiML. Rasa's buttons become numbered lines; "2", "twee" or the choice's words are mapped
 back to the button's payload.
 
-Outbound (a staff reply from the inbox): the REST API. Inside WhatsApp's 24-hour window as
-free text; outside it the approved template (WHATSAPP_TEMPLATE_SID) invites the resident to
-answer, and the staff message is held until they do. A staff message whose external_id is
-empty has not reached Twilio yet ("held"); it goes out with our next answer to the resident.
-Status callbacks: POST /webhooks/twilio/whatsapp/status marks failed deliveries as held again.
+Outbound (a staff reply from the inbox, a late bot answer, a follow-up): the REST API. Inside
+WhatsApp's 24-hour window as free text; outside it the approved template
+(WHATSAPP_TEMPLATE_SID) invites the resident to answer, and the message is held until they do.
+Every message of ours, in TwiML or by REST, carries a status callback
+(POST /webhooks/twilio/whatsapp/status?message=<id>&attempt=<n>), and conversations/outbox.py
+keeps how far it got: held, queued, sent, delivered, read, or failed (held again once).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import json
 import logging
 import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
+from conversations import outbox
 from conversations.addresses import latest_open_conversation, normalise_address, resident_address, set_resident_address
 from conversations.models import BotDelivery, Conversation, Message, Sender, as_utc, claim_first_delivery, utcnow
 from conversations.outbound import register_sender
@@ -98,10 +101,29 @@ def whatsapp_texts(message: Message) -> list[str]:
     return parts
 
 
-def _twiml(texts: list[str]) -> Response:
+# What one answer to the resident holds: texts of ours that are not stored ("Uw bericht is
+# leeg") and stored messages of ours, whose delivery the outbox follows.
+Reply = str | Message
+
+
+def status_url(settings: Settings, message: Message, attempt: int) -> str:
+    query = urlencode({"message": message.id, "attempt": attempt})
+    return f"{settings.public_base_url.rstrip('/')}{bp.url_prefix}/status?{query}"
+
+
+def _twiml(replies: list[Reply]) -> Response:
+    """The TwiML answer. Stored messages in it are handed to Twilio by this very answer."""
     response = MessagingResponse()
-    for text in texts:
-        response.message(text)
+    for reply in replies:
+        if isinstance(reply, str):
+            response.message(reply)
+            continue
+        attempt = outbox.next_attempt(reply)
+        url = status_url(_settings(), reply, attempt)
+        for text in whatsapp_texts(reply):
+            response.message(text, action=url, method="POST")
+        outbox.handed_over(reply, attempt)
+    g.db.commit()
     return Response(str(response), mimetype="application/xml")
 
 
@@ -172,22 +194,6 @@ def _store_without_bot(conversation: Conversation, sid: str, note: str, reply: s
     return [answer]
 
 
-def _held_staff_messages(conversation: Conversation, sid: str) -> list[str]:
-    """Staff messages that have not reached the resident yet go out with this answer."""
-    held = g.db.scalars(
-        select(Message)
-        .where(
-            Message.conversation_id == conversation.id, Message.sender == Sender.STAFF, Message.external_id.is_(None)
-        )
-        .order_by(Message.id)
-    ).all()
-    texts = []
-    for message in held:
-        message.external_id = f"{sid}:{message.id}"[:64]
-        texts += whatsapp_texts(message)
-    return texts
-
-
 def _clean(text: str) -> str:
     return _UNREADABLE.sub("", text or "").strip()
 
@@ -206,7 +212,7 @@ def inbound():
         return _inbound(settings, form, sid, sender)
     except Exception:  # the resident gets a clear answer, never Twilio's silence after a 500
         log.exception("WhatsApp message %s failed", sid)
-        g.db.rollback()
+        g.db.rollback()  # held messages stay held: they go with the next answer
         return _twiml(
             [
                 "Er ging iets mis aan onze kant. Uw bericht is misschien niet aangekomen. "
@@ -218,8 +224,8 @@ def inbound():
 def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
     front_door = current_app.extensions["front_door"]
     conversation = latest_open_conversation(g.db, settings, "whatsapp", sender)
-    texts = _held_staff_messages(conversation, sid) if conversation is not None else []
-    g.db.commit()
+    # Our messages that did not reach the resident yet go out first, with this answer.
+    texts: list[Reply] = list(outbox.held(g.db, conversation)) if conversation is not None else []
 
     body = _clean(form_text("Body") or form_text("ButtonText"))
     media = _media_kind(form)
@@ -244,7 +250,7 @@ def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
             # opened the conversation and answers; a later repeat is answered from the store.
             conversation = latest_open_conversation(g.db, settings, "whatsapp", sender)
             stored = _stored_replies(conversation, sid) if conversation is not None else None
-            return _twiml([t for m in stored or [] for t in whatsapp_texts(m)])
+            return _twiml(list(stored or []))
         conversation = front_door.start_conversation(g.db, "whatsapp")
         set_resident_address(settings, conversation, sender)
         g.db.commit()
@@ -254,8 +260,7 @@ def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
 
     if media and not body:
         note, reply = _media_reply(media, settings)
-        replies = _store_without_bot(conversation, sid, note, reply)
-        return _twiml(texts + [t for m in replies for t in whatsapp_texts(m)])
+        return _twiml(texts + list(_store_without_bot(conversation, sid, note, reply)))
 
     choice = match_choice(body, pending_choices(g.db, conversation))
     text_for_bot = payload_of(choice) if choice else body
@@ -277,13 +282,13 @@ def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
             g.db.add(caption_note)
             g.db.commit()
             replies.append(caption_note)
-    return _twiml(texts + [t for m in replies for t in whatsapp_texts(m)])
+    return _twiml(texts + replies)
 
 
 @bp.post("/status")
 @twilio_signed
 def status_callback():
-    """Delivery reports for messages we sent with the REST API (staff replies)."""
+    """Delivery reports for our messages, sent in TwiML or with the REST API."""
     try:
         _record_delivery_report()
     except Exception:  # logged, not bounced back to Twilio
@@ -293,23 +298,18 @@ def status_callback():
 
 
 def _record_delivery_report() -> None:
-    sid = request.form.get("MessageSid", "")
     status = request.form.get("MessageStatus", "")
-    if status in ("failed", "undelivered") and sid:
-        message = g.db.scalar(select(Message).where(Message.external_id == sid, Message.sender == Sender.STAFF))
-        if message is not None:
-            message.external_id = None  # held again: it goes out with our next answer to the resident
-            code = request.form.get("ErrorCode", "")
-            g.db.add(
-                Message(
-                    conversation_id=message.conversation_id,
-                    sender=Sender.SYSTEM,
-                    in_reply_to=message.id,
-                    text=f"WhatsApp kon het bericht van de medewerker niet afleveren (fout {code or 'onbekend'}). "
-                    "Het gaat mee met het volgende antwoord zodra de inwoner weer iets stuurt.",
-                )
-            )
-            g.db.commit()
+    our_id, attempt = request.args.get("message", ""), request.args.get("attempt", "")
+    if re.fullmatch(r"[0-9]{1,18}", our_id):
+        message = g.db.get(Message, int(our_id))
+    else:  # a callback URL from before attempts were counted: found by Twilio's id
+        sid = request.form.get("MessageSid", "")
+        message = g.db.scalar(select(Message).where(Message.external_id == sid)) if sid else None
+    if message is None or message.sender == Sender.RESIDENT or message.conversation.channel != "whatsapp":
+        return
+    number = int(attempt) if re.fullmatch(r"[0-9]{1,6}", attempt) else None
+    outbox.record_status(g.db, message, status, request.form.get("ErrorCode", ""), number)
+    g.db.commit()
 
 
 # --- outbound -----------------------------------------------------------------------------
@@ -326,14 +326,15 @@ def make_sender(settings: Settings):
         if number is None:
             raise RuntimeError("geen (leesbaar) WhatsApp-nummer bij dit gesprek")
         client = twilio_client(settings)
+        attempt = outbox.next_attempt(message)
         common = dict(
             from_=settings.twilio_whatsapp_from,
             to=f"whatsapp:{number}",
-            status_callback=settings.public_base_url.rstrip("/") + "/webhooks/twilio/whatsapp/status",
+            status_callback=status_url(settings, message, attempt),
         )
         if in_window(conversation):
             sids = [client.messages.create(body=part, **common).sid for part in whatsapp_texts(message)]
-            message.external_id = sids[0] if sids else None
+            outbox.handed_over(message, attempt, sids[0] if sids else None)
             session.flush()
             return
         if not settings.whatsapp_template_sid:
@@ -341,20 +342,27 @@ def make_sender(settings: Settings):
                 "buiten het 24-uursvenster van WhatsApp en geen WHATSAPP_TEMPLATE_SID ingesteld; "
                 "het bericht gaat mee zodra de inwoner weer iets stuurt"
             )
-        # The template only invites the resident to answer; the staff text itself waits (held)
-        # until they do, because WhatsApp allows no free text outside the window.
+        # The template only invites the resident to answer; the text itself waits (held)
+        # until they do, because WhatsApp allows no free text outside the window. One
+        # invitation is enough while earlier messages wait for that answer.
+        if any(m.id != message.id for m in outbox.held(session, conversation)):
+            outbox.hold(message)
+            session.flush()
+            return
         client.messages.create(
             content_sid=settings.whatsapp_template_sid,
             content_variables=json.dumps({"1": settings.loket_name}),
-            **common,
+            from_=settings.twilio_whatsapp_from,
+            to=f"whatsapp:{number}",
         )
+        outbox.hold(message)
         session.add(
             Message(
                 conversation=conversation,
                 sender=Sender.SYSTEM,
                 in_reply_to=message.id,
                 text="Buiten het 24-uursvenster van WhatsApp: de inwoner kreeg een uitnodiging om te antwoorden. "
-                "Het bericht van de medewerker volgt zodra de inwoner antwoordt.",
+                "Het bericht volgt zodra de inwoner antwoordt.",
             )
         )
         session.flush()

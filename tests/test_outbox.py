@@ -1,0 +1,167 @@
+"""The outbox on WhatsApp (conversations/outbox.py): every message of ours, in TwiML or sent
+with Twilio's REST API (the real twilio client against a local stand-in), carries a status
+callback; a message is marked handed over only once Twilio has it; delivery reports move it
+on and never back; a failed message is held for the next answer once, then stays failed;
+a reply the REST API refused goes with the next answer. The bot is down here: the front
+door's own messages are what the resident gets."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
+
+import pytest
+from sqlalchemy import select
+from twilio.base.exceptions import TwilioRestException
+
+from conversations.models import Conversation, Delivery, Message, Sender
+from conversations.outbound import deliver
+from tests.test_whatsapp import PATH, _age_window, _staff_reply, bodies, conversations, send
+from tests.twilio_support import db_session, make_channel_app, signed_post, twilio_settings
+
+
+@pytest.fixture
+def wa_settings(settings, twilio_api):
+    return twilio_settings(settings, twilio_api.url)
+
+
+@pytest.fixture
+def wa_client(wa_settings):
+    return make_channel_app(wa_settings).test_client()
+
+
+def actions(response) -> list[str | None]:
+    root = ElementTree.fromstring(response.data)
+    return [m.get("action") for m in root.findall("Message")]
+
+
+def ours(settings, conversation_id: str) -> list[Message]:
+    db = db_session(settings)
+    try:
+        return list(
+            db.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.sender != Sender.RESIDENT)
+                .order_by(Message.id)
+            )
+        )
+    finally:
+        db.close()
+
+
+def report(client, callback_url: str, status: str, error: str = "", sid: str = "SMx"):
+    """A signed delivery report from Twilio to the URL the message carried."""
+    parts = urlsplit(callback_url)
+    path = f"{parts.path}?{parts.query}"
+    form = {"MessageSid": sid, "MessageStatus": status, **({"ErrorCode": error} if error else {})}
+    response = signed_post(client, path, form)
+    assert response.status_code == 204
+    return response
+
+
+def test_our_twiml_answer_carries_a_status_callback_and_reports_move_it_on_never_back(wa_client, wa_settings):
+    response = send(wa_client, "hallo")
+    [conversation] = conversations(wa_settings)
+    stored = {m.id: m for m in ours(wa_settings, conversation.id) if m.delivery}
+    assert stored and all(m.delivery == Delivery.QUEUED and m.delivery_attempts == 1 for m in stored.values())
+    urls = [url for url in actions(response) if url]
+    assert urls, "no status callback on our stored messages"
+    for url in urls:
+        query = parse_qs(urlsplit(url).query)
+        assert int(query["message"][0]) in stored and query["attempt"] == ["1"]
+    url = urls[-1]
+    message_id = int(parse_qs(urlsplit(url).query)["message"][0])
+    for status, expected in (("sent", "sent"), ("delivered", "delivered"), ("sent", "delivered"), ("read", "read")):
+        report(wa_client, url, status)
+        [now] = [m for m in ours(wa_settings, conversation.id) if m.id == message_id]
+        assert now.delivery == expected  # a late "sent" after "delivered" changes nothing
+
+
+def test_a_failed_message_is_held_once_then_stays_failed_and_the_staff_see_both(wa_client, wa_settings, twilio_api):
+    send(wa_client, "hallo")
+    [conversation] = conversations(wa_settings)
+    message = _staff_reply(wa_settings, conversation.id, "Kunt u morgen om 10 uur bellen?")
+    first_url = twilio_api.requests[-1]["form"]["StatusCallback"]
+    for _ in range(2):  # Twilio may report a failure twice: one note
+        report(wa_client, first_url, "undelivered", "63016")
+    [staff] = [m for m in ours(wa_settings, conversation.id) if m.id == message.id]
+    assert staff.delivery == Delivery.HELD and staff.delivery_error == "63016"
+    # The resident writes again: the held message goes first, as attempt 2.
+    response = send(wa_client, "ik ben er weer")
+    assert bodies(response)[0] == "Kunt u morgen om 10 uur bellen?"
+    second_url = actions(response)[0]
+    assert parse_qs(urlsplit(second_url).query)["attempt"] == ["2"]
+    report(wa_client, first_url, "failed", "30008")  # late news about attempt 1: ignored
+    [staff] = [m for m in ours(wa_settings, conversation.id) if m.id == message.id]
+    assert staff.delivery == Delivery.QUEUED
+    report(wa_client, second_url, "failed", "63024")
+    [staff] = [m for m in ours(wa_settings, conversation.id) if m.id == message.id]
+    assert staff.delivery == Delivery.FAILED and staff.delivery_error == "63024"
+    # Not again with every answer; the staff have two notes, the second says it stopped.
+    assert "Kunt u morgen om 10 uur bellen?" not in bodies(send(wa_client, "hallo?"))
+    notes = [m.text for m in ours(wa_settings, conversation.id) if m.in_reply_to == message.id]
+    assert len(notes) == 2 and "63016" in notes[0] and "tweede keer" in notes[1] and "63024" in notes[1]
+
+
+def test_a_reply_the_rest_api_refused_is_held_and_goes_with_the_next_answer(wa_client, wa_settings, twilio_api):
+    send(wa_client, "hallo")
+    [conversation] = conversations(wa_settings)
+    db = db_session(wa_settings)
+    try:
+        late = Message(conversation_id=conversation.id, sender=Sender.BOT, text="Hier is het antwoord op uw vraag.")
+        db.add(late)
+        db.flush()
+        twilio_api.fail_with = 500
+        with pytest.raises(TwilioRestException):
+            deliver(db, db.get(Conversation, conversation.id), late)
+        db.commit()
+        late_id = late.id
+    finally:
+        db.close()
+    [stored] = [m for m in ours(wa_settings, conversation.id) if m.id == late_id]
+    assert stored.delivery == Delivery.HELD and stored.delivery_attempts == 0  # never marked as handed over
+    twilio_api.fail_with = None
+    assert bodies(send(wa_client, "en?"))[0] == "Hier is het antwoord op uw vraag."
+    [stored] = [m for m in ours(wa_settings, conversation.id) if m.id == late_id]
+    assert stored.delivery == Delivery.QUEUED
+
+
+def test_outside_the_window_one_invitation_for_several_waiting_messages(settings, twilio_api):
+    import dataclasses
+
+    wa_settings = dataclasses.replace(twilio_settings(settings, twilio_api.url), whatsapp_template_sid="HX" + "2" * 32)
+    client = make_channel_app(wa_settings).test_client()
+    send(client, "hallo")
+    [conversation] = conversations(wa_settings)
+    _age_window(wa_settings, conversation.id)
+    _staff_reply(wa_settings, conversation.id, "Eerste bericht.")
+    _staff_reply(wa_settings, conversation.id, "Tweede bericht.")
+    assert [bool(call["form"].get("ContentSid")) for call in twilio_api.requests] == [True]
+    replies = bodies(send(client, "ok"))
+    assert replies[:2] == ["Eerste bericht.", "Tweede bericht."]
+
+
+def test_a_delivery_report_for_someone_elses_message_or_a_resident_message_changes_nothing(wa_client, wa_settings):
+    send(wa_client, "hallo")
+    [conversation] = conversations(wa_settings)
+    db = db_session(wa_settings)
+    try:
+        resident = db.scalar(select(Message).where(Message.sender == Sender.RESIDENT))
+        web = Conversation(channel="web")
+        db.add(web)
+        db.flush()
+        on_web = Message(conversation_id=web.id, sender=Sender.BOT, text="web", delivery=Delivery.QUEUED)
+        db.add(on_web)
+        db.commit()
+        ids = resident.id, on_web.id
+    finally:
+        db.close()
+    for message_id in ids:
+        report(wa_client, f"{PATH}/status?message={message_id}&attempt=0", "failed", "1")
+    db = db_session(wa_settings)
+    try:
+        assert db.get(Message, ids[0]).delivery is None
+        assert db.get(Message, ids[1]).delivery == Delivery.QUEUED
+        assert db.scalar(select(Message).where(Message.text.like("WhatsApp kon%"))) is None
+    finally:
+        db.close()
