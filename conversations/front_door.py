@@ -29,6 +29,7 @@ from core.config import Settings
 from core.crisis import POSSIBLE, crisis_reply, safety_buttons, safety_no, safety_question
 from core.messages import text as catalogue_text
 from core.taxonomy import merge_words
+from core.timefmt import day_and_date, local
 from understanding.answers import NO, YES, yes_or_no
 from understanding.crisis import CrisisVerdict
 from understanding.crisis import detect as detect_crisis
@@ -350,6 +351,33 @@ class FrontDoor:
         session.commit()
         self._send(session, conversation, stored)
         return stored
+
+    def tell_gave_up(self, session: Session, message: Message) -> Message | None:
+        """The resident was promised an answer to `message` and the bot could not give one in
+        GIVE_UP_AFTER: they hear so, with whom to call (pushed on WhatsApp, fetched by the
+        widget). Not in a closed conversation, nor one the staff hold."""
+        conversation = message.conversation
+        if conversation.status != Status.BOT or not pipeline.retries(conversation.channel):
+            return None
+        lang = conversation.language or "nl"
+        sent = local(message.created_at)
+        day = day_and_date(sent) if lang != "en" else f"{sent:%A} {sent.day} {sent:%B}"  # %A/%B: C locale
+        notice = self._system(
+            conversation,
+            message,
+            catalogue_text(
+                "bot_down.gave_up",
+                lang,
+                when=f"{day} {sent:%H:%M}",
+                loket=self.settings.loket_name,
+                phone=self.settings.loket_phone,
+                hours=self.settings.loket_hours,
+            ),
+        )
+        session.add(notice)
+        session.commit()
+        self._send(session, conversation, [notice])
+        return notice
 
     def _bot_down_text(self, channel: str, lang: str) -> str:
         """Kept, answered later (where the worker can answer), and who to call meanwhile."""

@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 # Seconds before attempt n+1; the last one repeats.
 BACKOFF_SECONDS = (5, 15, 30, 60, 120, 300)
-# A message older than this gets no more attempts. It stays stored with its conversation (the
-# resident was told at once whom to call); the inbox has no list of such messages yet.
+# A message older than this gets no more attempts. It stays stored with its conversation, and
+# the resident, who was promised an answer, hears that it did not work and whom to call.
 GIVE_UP_AFTER = timedelta(hours=24)
 RETRIED_CHANNELS = ("web", "whatsapp")
 
@@ -99,20 +99,27 @@ def due(session: Session, now: datetime, limit: int = 20) -> list[Message]:
     return list(session.scalars(query))
 
 
-def give_up(session: Session, now: datetime) -> int:
+def give_up(session: Session, now: datetime) -> list[Message]:
     """Messages waiting longer than GIVE_UP_AFTER: no more attempts, and later messages no
-    longer wait behind them."""
-    result = session.execute(
-        update(Message)
-        .where(
-            Message.bot_delivery.in_(UNANSWERED),
-            Message.bot_retry_at.is_not(None),
-            Message.created_at < now - GIVE_UP_AFTER,
-        )
-        .values(bot_delivery=BotDelivery.PENDING, bot_retry_at=None, bot_text=None)
+    longer wait behind them. Returns the oldest one given up per conversation (to tell the
+    resident); a message another worker gave up at the same moment is not returned twice."""
+    overdue = (
+        Message.bot_delivery.in_(UNANSWERED),
+        Message.bot_retry_at.is_not(None),
+        Message.created_at < now - GIVE_UP_AFTER,
     )
+    first_per_conversation: dict[str, Message] = {}
+    for message in session.scalars(select(Message).where(*overdue).order_by(Message.id)):
+        taken = session.execute(
+            update(Message)
+            .where(Message.id == message.id, *overdue)
+            .values(bot_delivery=BotDelivery.PENDING, bot_retry_at=None, bot_text=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken:
+            first_per_conversation.setdefault(message.conversation_id, message)
     session.commit()
-    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    return list(first_per_conversation.values())
 
 
 def stop_for_staff(session: Session, conversation: Conversation) -> None:
@@ -159,16 +166,21 @@ def run_round(
     answer: Callable[[Session, Message], object],
     lease_seconds: float,
     now: datetime | None = None,
+    gave_up: Callable[[Session, Message], object] | None = None,
 ) -> dict:
     """One round: every due message is tried once. `answer` is FrontDoor.answer_pending;
-    lease_seconds its FrontDoor.call_seconds plus the time to read Rasa's record. `now`
-    moves the clock (tests); each claim and back-off is timed when it happens."""
+    lease_seconds its FrontDoor.call_seconds plus the time to read Rasa's record; `gave_up`
+    (FrontDoor.tell_gave_up) tells the resident about a message given up. `now` moves the
+    clock (tests); each claim and back-off is timed when it happens."""
     offset = (now - utcnow()) if now is not None else timedelta(0)
 
     def clock() -> datetime:
         return utcnow() + offset
 
-    give_up(session, clock())
+    given_up = give_up(session, clock())
+    for message in given_up:
+        if gave_up is not None:
+            gave_up(session, message)
     answered = failed = 0
     for message in due(session, clock()):
         if not claim(session, message, clock(), lease_seconds):
@@ -190,4 +202,4 @@ def run_round(
                 .values(bot_retry_at=next_attempt(message.bot_attempts, clock()))
             )
             session.commit()
-    return {"answered": answered, "still_waiting": failed}
+    return {"answered": answered, "still_waiting": failed, "given_up": len(given_up)}

@@ -165,7 +165,7 @@ def worker(once: bool, interval: int, opvolging_every: int) -> None:
         with session_scope() as session:
             # the lease: a bot call, plus reading Rasa's record first
             lease = front_door.call_seconds + settings.rasa_timeout_seconds
-            result = run_round(session, front_door.answer_pending, lease)
+            result = run_round(session, front_door.answer_pending, lease, gave_up=front_door.tell_gave_up)
         if count % opvolging_every == 0:
             with session_scope() as session:
                 result["opvolging_sent"] = send_due(session, settings, deliver)

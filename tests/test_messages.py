@@ -35,6 +35,7 @@ SAMPLE = {
     "service": "het Geldcafé",
     "loket": "het IAD-loket",
     "hours": "ma-vr 08:30-17:00",
+    "when": "vrijdag 4 december 18:49",
 }
 
 

@@ -51,11 +51,17 @@ def say(client, cid: str, text: str) -> list[dict]:
     return response.get_json()["messages"]
 
 
-def worker_round(app, stack_settings, later: timedelta = LATER) -> dict:
+def worker_round(app, stack_settings, later: timedelta = LATER, tell: bool = False) -> dict:
     session = db_session(stack_settings)
     try:
         front_door = app.extensions["front_door"]
-        return pipeline.run_round(session, front_door.answer_pending, front_door.call_seconds, now=utcnow() + later)
+        return pipeline.run_round(
+            session,
+            front_door.answer_pending,
+            front_door.call_seconds,
+            now=utcnow() + later,
+            gave_up=front_door.tell_gave_up if tell else None,
+        )
     finally:
         session.close()
 
@@ -77,13 +83,15 @@ def test_messages_sent_while_the_bot_is_down_are_answered_in_order_once_it_is_ba
     assert stack_settings.loket_phone in first[0]["text"]  # and who to call meanwhile
     second = say(client, cid, "en ook over de energietoeslag")  # waits behind the first, the bot is not asked
     assert len(second) == 1 and "bewaard" in second[0]["text"] and "niet bereikbaar" in second[0]["text"]
-    assert worker_round(app, stack_settings) == {"answered": 0, "still_waiting": 1}  # still down: later again
+    # still down: later again
+    assert worker_round(app, stack_settings) == {"answered": 0, "still_waiting": 1, "given_up": 0}
 
     rasa.down = False
     after_back_off = 2 * LATER
-    assert worker_round(app, stack_settings, after_back_off) == {"answered": 1, "still_waiting": 0}  # the first
-    assert worker_round(app, stack_settings, after_back_off) == {"answered": 1, "still_waiting": 0}  # then its turn
-    assert worker_round(app, stack_settings, after_back_off) == {"answered": 0, "still_waiting": 0}
+    one = {"answered": 1, "still_waiting": 0, "given_up": 0}
+    assert worker_round(app, stack_settings, after_back_off) == one  # the first
+    assert worker_round(app, stack_settings, after_back_off) == one  # then its turn
+    assert worker_round(app, stack_settings, after_back_off) == {"answered": 0, "still_waiting": 0, "given_up": 0}
     assert rasa.heard_texts(cid) == ["ik heb een vraag over huurtoeslag", "en ook over de energietoeslag"]
     bot = [(text, to) for sender, text, to in history(stack_settings, cid) if sender == Sender.BOT]
     resident_ids = [
@@ -147,13 +155,20 @@ def test_two_workers_never_take_the_same_message(client, app, rasa, stack_settin
     one.close(), two.close()
 
 
-def test_a_message_older_than_a_day_is_left_to_the_staff(client, app, rasa, stack_settings):
+def test_a_message_older_than_a_day_is_given_up_and_the_resident_hears_so(client, app, rasa, stack_settings):
     cid = start(client)
     rasa.down = True
     say(client, cid, "vraag over schulden")
+    say(client, cid, "en over de huur")
     rasa.down = False
-    assert worker_round(app, stack_settings, later=pipeline.GIVE_UP_AFTER + timedelta(minutes=1))["answered"] == 0
+    late = pipeline.GIVE_UP_AFTER + timedelta(minutes=1)
+    result = worker_round(app, stack_settings, later=late, tell=True)
+    assert result["answered"] == 0 and result["given_up"] == 1  # one notice per conversation
     assert rasa.heard_texts(cid) == []
+    # The promise "you will get an answer here" is not left hanging: one notice, with whom to call.
+    notices = [text for sender, text, _ in history(stack_settings, cid) if "niet gelukt" in text]
+    assert len(notices) == 1 and stack_settings.loket_phone in notices[0]
+    assert worker_round(app, stack_settings, later=late, tell=True)["given_up"] == 0  # told once
     session = db_session(stack_settings)
     message = session.scalar(select(Message).where(Message.conversation_id == cid, Message.sender == "resident"))
     assert message.bot_delivery == BotDelivery.PENDING  # kept, and shown to staff as not answered
