@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import re
+import hashlib
+import time
 from dataclasses import dataclass, field
 
+import jwt
 import requests
 
 from core.config import Settings
 
 
 class BotUnavailable(Exception):
-    """Rasa did not answer in time or answered with an error. Its text never carries the
-    Rasa token (the HTTP API takes it in the query string, which requests repeats in its
-    errors), so it is safe to log."""
-
-    def __init__(self, message: str):
-        super().__init__(_TOKEN_IN_URL.sub(r"\1***", message))
-
-
-# token=... in a URL of an error message, up to the next &, space, quote or bracket.
-_TOKEN_IN_URL = re.compile(r"(token=)[^&\s'\")]+")
+    """Rasa did not answer in time or answered with an error. Safe to log: no secret is ever
+    in a URL (the HTTP API's token is in a header)."""
 
 
 # The key of our message id in the metadata Rasa keeps with each user event.
@@ -38,12 +32,35 @@ class BotReply:
     custom: dict | None = None
 
 
+# How long one signed token for Rasa's HTTP API is valid; a new one is made well before.
+TOKEN_SECONDS = 300
+
+
+def api_secret(rasa_token: str) -> str:
+    """The HMAC key both sides use (iad/rasa_process.py gives it to Rasa): RASA_TOKEN hashed
+    to the 32 bytes HS256 asks for, whatever its length."""
+    return hashlib.sha256(rasa_token.encode("utf-8")).hexdigest()
+
+
 class RasaClient:
     def __init__(self, settings: Settings, session: requests.Session | None = None):
         self.base = settings.rasa_url.rstrip("/")
-        self.token = settings.rasa_token
+        self.secret = api_secret(settings.rasa_token)
         self.timeout = settings.rasa_timeout_seconds
         self.http = session or requests.Session()
+        self._token: tuple[float, str] = (0.0, "")
+
+    def _auth(self) -> dict:
+        """The Authorization header for Rasa's HTTP API (bot/rasa_launch.py starts it with
+        JWT): a token signed with RASA_TOKEN, as Rasa's admin role, valid TOKEN_SECONDS."""
+        now = time.time()
+        expires, token = self._token
+        if expires - now < TOKEN_SECONDS / 2:
+            expires = now + TOKEN_SECONDS
+            payload = {"user": {"username": "iad-app", "role": "admin"}, "exp": int(expires)}
+            token = jwt.encode(payload, self.secret, algorithm="HS256")
+            self._token = (expires, token)
+        return {"Authorization": f"Bearer {token}"}
 
     def set_slots(self, conversation_id: str, slots: dict, *, new_session: bool = False) -> None:
         """Slot events before a message. For a conversation Rasa has not seen, the events
@@ -57,7 +74,7 @@ class RasaClient:
                 *events,
                 {"event": "action", "name": "action_listen"},
             ]
-        self._post(f"/conversations/{conversation_id}/tracker/events", events, params={"token": self.token})
+        self._post(f"/conversations/{conversation_id}/tracker/events", events, headers=self._auth())
 
     def send(self, conversation_id: str, text: str, *, message_id: int | None = None) -> list[BotReply]:
         body: dict = {"sender": conversation_id, "message": text}
@@ -83,7 +100,8 @@ class RasaClient:
         try:
             response = self.http.get(
                 f"{self.base}/conversations/{conversation_id}/tracker",
-                params={"token": self.token, "include_events": "AFTER_RESTART"},
+                params={"include_events": "AFTER_RESTART"},
+                headers=self._auth(),
                 timeout=self.timeout,
             )
             response.raise_for_status()
@@ -117,15 +135,15 @@ class RasaClient:
 
     def status(self) -> dict:
         try:
-            response = self.http.get(f"{self.base}/status", params={"token": self.token}, timeout=2)
+            response = self.http.get(f"{self.base}/status", headers=self._auth(), timeout=2)
             response.raise_for_status()
             return response.json()
         except (requests.RequestException, ValueError) as exc:
             raise BotUnavailable(str(exc)) from exc
 
-    def _post(self, path: str, body, params: dict | None = None):
+    def _post(self, path: str, body, headers: dict | None = None):
         try:
-            response = self.http.post(self.base + path, json=body, params=params, timeout=self.timeout)
+            response = self.http.post(self.base + path, json=body, headers=headers, timeout=self.timeout)
             response.raise_for_status()
             return response.json()
         except (requests.RequestException, ValueError) as exc:

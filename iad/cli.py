@@ -15,7 +15,7 @@ from waitress import serve as waitress_serve
 
 from core.config import PROJECT_ROOT, get_settings
 from core.db import session_scope
-from iad.rasa_process import rasa_bin, rasa_env, run_command, train_if_changed
+from iad.rasa_process import rasa_bin, run_command, run_env, train_if_changed
 
 
 def _echo_json(data) -> None:
@@ -262,7 +262,7 @@ def rasa_run(port: int | None) -> None:
     settings = get_settings()
     command = run_command(settings, port)
     os.chdir(PROJECT_ROOT)
-    os.execve(command[0], command, rasa_env(settings))
+    os.execve(command[0], command, run_env(settings))
 
 
 @rasa.command("train")

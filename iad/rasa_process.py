@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy.engine import make_url
 
+from conversations.rasa_client import api_secret
 from core.config import PROJECT_ROOT, Settings
 
 BOT_DIR = PROJECT_ROOT / "bot"
@@ -108,6 +109,11 @@ def train_if_changed(settings: Settings, force: bool = False) -> bool:
     return True
 
 
+def run_env(settings: Settings) -> dict:
+    """The environment of `rasa run`: rasa_env and the HTTP API's JWT secret."""
+    return {**rasa_env(settings), "IAD_RASA_JWT_SECRET": api_secret(settings.rasa_token)}
+
+
 def rasa_env(settings: Settings) -> dict:
     env = dict(os.environ)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -118,14 +124,19 @@ def rasa_env(settings: Settings) -> dict:
     return env
 
 
+def rasa_python() -> Path:
+    return rasa_bin().with_name("python")
+
+
 def run_command(settings: Settings, port: int | None = None) -> list[str]:
-    # Loopback only, REST channel only: residents reach the bot through the web app.
+    # Loopback only, REST channel only: residents reach the bot through the web app. The
+    # HTTP API's secret goes through the environment (run_env), never on the command line.
     return [
-        str(rasa_bin()),
+        str(rasa_python()),
+        "-m",
+        "bot.rasa_launch",
         "run",
         "--enable-api",
-        "--auth-token",
-        settings.rasa_token,
         "--interface",
         "127.0.0.1",
         "--port",

@@ -11,9 +11,17 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+import jwt
+
+from conversations.rasa_client import api_secret
+
 
 class StandInRasa:
-    def __init__(self):
+    def __init__(self, secret: str | None = None):
+        # Like `rasa run --jwt-secret`: the HTTP API (not the REST channel) wants a valid
+        # token with the admin role in the Authorization header.
+        self.secret = api_secret(secret) if secret is not None else None
+        self.urls: list[str] = []  # every path with its query, as received
         self.trackers: dict[str, list[dict]] = {}
         self.heard: list[tuple[str, str]] = []  # (conversation id, text) per REST message
         self.down = False  # every request gets a 503
@@ -24,10 +32,25 @@ class StandInRasa:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def _authorised(self) -> bool:
+                rasa.urls.append(self.path)
+                if rasa.secret is None or urlsplit(self.path).path.startswith("/webhooks/"):
+                    return True
+                header = self.headers.get("Authorization", "")
+                try:
+                    payload = jwt.decode(header.removeprefix("Bearer "), rasa.secret, algorithms=["HS256"])
+                except jwt.PyJWTError:
+                    return False
+                return "exp" in payload and payload.get("user", {}).get("role") == "admin"
+
             def do_GET(self):
+                if not self._authorised():
+                    return self._answer(401, {"reason": "NotAuthenticated"})
                 if rasa.down:
                     return self._answer(503, {"error": "down"})
                 parts = urlsplit(self.path).path.strip("/").split("/")
+                if parts == ["status"]:
+                    return self._answer(200, {"model_file": "stand-in.tar.gz"})
                 if len(parts) == 3 and parts[0] == "conversations" and parts[2] == "tracker":
                     with rasa.lock:
                         events = list(rasa.trackers.get(parts[1], []))
@@ -36,6 +59,8 @@ class StandInRasa:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"null")
+                if not self._authorised():
+                    return self._answer(401, {"reason": "NotAuthenticated"})
                 if rasa.down:
                     return self._answer(503, {"error": "down"})
                 path = urlsplit(self.path).path

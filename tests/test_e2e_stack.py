@@ -6,16 +6,20 @@ database and its own tracker store, so it leaves the demo data as it was."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import secrets
 import signal
 import sqlite3
 import time
 
+import psutil
 import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from conversations.rasa_client import BotUnavailable, RasaClient
 from core.config import get_settings
 from iad.rasa_process import model_path
 from measure.stack import start_stack
@@ -46,6 +50,7 @@ def stack(tmp_path_factory):
             "RASA_TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
             "RASA_MODEL_DIR": str(settings.rasa_model_dir),
             "EMBEDDING_MODEL": str(settings.default_embedding_model_dir),
+            "RASA_TOKEN": secrets.token_hex(16),  # the secret of Rasa's HTTP API, not the dev default
         },
     )
     stack.startup_seconds = stack.wait_until_up(timeout=180)
@@ -94,6 +99,20 @@ def test_only_the_web_app_is_reachable_and_only_on_loopback(stack):
     for name in ("PORT", "RASA_PORT", "ACTION_SERVER_PORT"):
         addresses = listening_addresses(int(stack.env[name]))
         assert addresses and addresses <= loopback, (name, addresses)
+
+
+def test_rasas_api_wants_a_signed_token_in_a_header_and_its_secret_is_on_no_command_line(stack):
+    secret, rasa_url = stack.env["RASA_TOKEN"], stack.env["RASA_URL"]
+    assert requests.get(f"{rasa_url}/status", timeout=10).status_code == 401
+    assert requests.get(f"{rasa_url}/status", params={"token": secret}, timeout=10).status_code == 401
+    forged = RasaClient(dataclasses.replace(get_settings(), rasa_url=rasa_url, rasa_token="not-the-secret-0000"))
+    with pytest.raises(BotUnavailable):
+        forged.status()
+    client = RasaClient(dataclasses.replace(get_settings(), rasa_url=rasa_url, rasa_token=secret))
+    assert "model_file" in client.status()
+    for process in stack.processes.values():
+        for each in [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]:
+            assert secret not in " ".join(each.cmdline()), each.cmdline()
 
 
 def test_a_whole_conversation_gets_services_from_the_sociale_kaart(stack):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from conversations import front_door as front_door_module
 from conversations import pipeline
 from conversations.models import BotDelivery, Conversation, Message, Sender, utcnow
+from conversations.rasa_client import BotUnavailable, RasaClient
 from tests.rasa_support import StandInRasa
 from tests.twilio_support import db_session, make_channel_app, signed_post, twilio_settings
 
@@ -20,8 +21,8 @@ LATER = timedelta(minutes=10)  # past every back-off step
 
 
 @pytest.fixture
-def rasa():
-    server = StandInRasa()
+def rasa(settings):
+    server = StandInRasa(secret=settings.rasa_token)
     yield server
     server.stop()
 
@@ -288,3 +289,15 @@ def test_while_the_worker_answers_an_earlier_message_a_new_one_waits_its_turn(cl
     session.close()
     worker_round(app, stack_settings)
     assert rasa.heard_texts(cid) == ["eerste vraag", "tweede vraag"]
+
+
+def test_rasa_api_calls_carry_a_signed_token_in_a_header_never_in_the_url(client, rasa, stack_settings):
+    cid = start(client)
+    assert say(client, cid, "hallo")[-1]["text"] == "Antwoord op: hallo"
+    assert any(url.startswith(f"/conversations/{cid}/tracker/events") for url in rasa.urls)  # let in
+    assert not [url for url in rasa.urls if "token" in url or stack_settings.rasa_token in url]
+    assert RasaClient(stack_settings).status()["model_file"]
+    # A client with another secret is refused: the stand-in checks like Rasa does.
+    other = RasaClient(dataclasses.replace(stack_settings, rasa_token="another-secret-0000"))
+    with pytest.raises(BotUnavailable):
+        other.status()
