@@ -1,13 +1,22 @@
-"""The web app's only way to the bot: Rasa's REST channel and HTTP API on loopback."""
+"""The web app's only way to the bot: Rasa's REST channel and HTTP API on loopback.
+
+RASA_URL may name several Rasa servers ("http://127.0.0.1:5005,http://127.0.0.1:5006") that
+share one tracker store and Redis lock store (a region: README). A conversation always goes
+to the same server first (its tracker is warm there); when that one does not take the
+connection at all (down, not listening), the next one gets it. A server that took the
+request and then failed or hung is not replaced: it may have processed the message, and the
+pipeline's retry reads Rasa's record before asking again (answered once)."""
 
 from __future__ import annotations
 
 import hashlib
 import time
+import zlib
 from dataclasses import dataclass, field
 
 import jwt
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from core.config import Settings
 
@@ -42,9 +51,17 @@ def api_secret(rasa_token: str) -> str:
     return hashlib.sha256(rasa_token.encode("utf-8")).hexdigest()
 
 
+def _never_sent(exc: requests.RequestException) -> bool:
+    """The request did not reach the server (refused, unreachable, no connection in time)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
 class RasaClient:
     def __init__(self, settings: Settings, session: requests.Session | None = None):
-        self.base = settings.rasa_url.rstrip("/")
+        self.servers = [url.strip().rstrip("/") for url in settings.rasa_url.split(",") if url.strip()]
         self.secret = api_secret(settings.rasa_token)
         self.timeout = settings.rasa_timeout_seconds
         self.http = session or requests.Session()
@@ -74,14 +91,14 @@ class RasaClient:
                 *events,
                 {"event": "action", "name": "action_listen"},
             ]
-        self._post(f"/conversations/{conversation_id}/tracker/events", events, headers=self._auth())
+        self._post(conversation_id, f"/conversations/{conversation_id}/tracker/events", events, headers=self._auth())
 
     def send(self, conversation_id: str, text: str, *, message_id: int | None = None) -> list[BotReply]:
         body: dict = {"sender": conversation_id, "message": text}
         if message_id is not None:
             # Stored by Rasa with the user event (RestInput.get_metadata): replies_to finds it.
             body["metadata"] = {MESSAGE_ID_KEY: message_id}
-        data = self._post("/webhooks/rest/webhook", body)
+        data = self._post(conversation_id, "/webhooks/rest/webhook", body)
         replies = []
         for item in data or []:
             replies.append(
@@ -98,13 +115,13 @@ class RasaClient:
         reply was lost on the way: a timeout, a Rasa that hung and woke up). None when Rasa
         never had it. Raises BotUnavailable when Rasa cannot be asked, or has not finished."""
         try:
-            response = self.http.get(
-                f"{self.base}/conversations/{conversation_id}/tracker",
+            response = self._request(
+                "GET",
+                conversation_id,
+                f"/conversations/{conversation_id}/tracker",
                 params={"include_events": "AFTER_RESTART"},
                 headers=self._auth(),
-                timeout=self.timeout,
             )
-            response.raise_for_status()
             events = response.json().get("events") or []
         except (requests.RequestException, ValueError, AttributeError) as exc:
             raise BotUnavailable(f"tracker: {exc}") from exc
@@ -134,17 +151,39 @@ class RasaClient:
         raise BotUnavailable("the bot has not finished answering this message")
 
     def status(self) -> dict:
-        try:
-            response = self.http.get(f"{self.base}/status", headers=self._auth(), timeout=2)
-            response.raise_for_status()
-            return response.json()
-        except (requests.RequestException, ValueError) as exc:
-            raise BotUnavailable(str(exc)) from exc
+        """The first server's status; BotUnavailable when any server is not up."""
+        statuses = []
+        for server in self.servers:
+            try:
+                response = self.http.get(f"{server}/status", headers=self._auth(), timeout=2)
+                response.raise_for_status()
+                statuses.append(response.json())
+            except (requests.RequestException, ValueError) as exc:
+                raise BotUnavailable(f"{server}: {exc}") from exc
+        return statuses[0]
 
-    def _post(self, path: str, body, headers: dict | None = None):
-        try:
-            response = self.http.post(self.base + path, json=body, headers=headers, timeout=self.timeout)
+    def servers_for(self, conversation_id: str) -> list[str]:
+        """This conversation's own server first, then the others in turn."""
+        first = zlib.crc32(conversation_id.encode("utf-8")) % len(self.servers)
+        return self.servers[first:] + self.servers[:first]
+
+    def _request(self, method: str, conversation_id: str, path: str, **kwargs) -> requests.Response:
+        last: requests.RequestException | None = None
+        for server in self.servers_for(conversation_id):
+            try:
+                response = self.http.request(method, server + path, timeout=self.timeout, **kwargs)
+            except requests.RequestException as exc:
+                if _never_sent(exc):
+                    last = exc
+                    continue  # nothing reached this server: the next one may take it
+                raise
             response.raise_for_status()
-            return response.json()
+            return response
+        assert last is not None
+        raise last
+
+    def _post(self, conversation_id: str, path: str, body, headers: dict | None = None):
+        try:
+            return self._request("POST", conversation_id, path, json=body, headers=headers).json()
         except (requests.RequestException, ValueError) as exc:
             raise BotUnavailable(f"{path}: {exc}") from exc

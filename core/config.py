@@ -57,11 +57,15 @@ class Settings:
     port: int
     # Rasa and the action server listen on loopback only: residents reach the bot
     # through the web app (the front door), never through Rasa's own channels.
+    # One Rasa server, or several separated by commas (a region: they share the tracker store
+    # and RASA_LOCK_STORE_URL, conversations/rasa_client.py spreads conversations over them).
     rasa_url: str
     rasa_port: int
     rasa_token: str
     rasa_model_dir: Path
     rasa_tracker_store_url: str
+    # Empty: Rasa's own in-memory locks (one Rasa server). redis://host:port/db for several.
+    rasa_lock_store_url: str
     action_server_url: str
     action_server_port: int
     rasa_timeout_seconds: float
@@ -213,6 +217,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         rasa_token=_env("RASA_TOKEN", DEV_RASA_TOKEN),
         rasa_model_dir=Path(_env("RASA_MODEL_DIR", str(data_dir / "rasa-models"))),
         rasa_tracker_store_url=_env("RASA_TRACKER_STORE_URL", f"sqlite:///{data_dir / 'rasa-tracker.db'}"),
+        rasa_lock_store_url=_env("RASA_LOCK_STORE_URL", ""),
         action_server_url=_env("ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}"),
         action_server_port=action_port,
         rasa_timeout_seconds=float(_env("RASA_TIMEOUT_SECONDS", "10")),

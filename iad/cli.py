@@ -219,12 +219,24 @@ def run() -> None:
 @main.command()
 @click.option("--port", type=int, default=None)
 @click.option("--threads", type=int, default=8)
-def serve(port: int | None, threads: int) -> None:
-    """The web app on waitress."""
+@click.option("--workers", type=int, default=None, help="web worker processes (default WEB_WORKERS, 1)")
+def serve(port: int | None, threads: int, workers: int | None) -> None:
+    """The web app: one process on waitress, or several worker processes on gunicorn (a
+    region: they share the database, the rate-limit store and the Rasa servers)."""
+    settings = get_settings()
+    workers = workers or int(os.environ.get("WEB_WORKERS", "1"))
+    if workers > 1:
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        bind = f"{settings.host}:{port or settings.port}"
+        # gthread: each worker answers several requests at once (a turn waits on Rasa).
+        args = ["--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread", "--bind", bind]
+        # A turn may wait 5 s for the bot and a Rasa call 2 x RASA_TIMEOUT_SECONDS: well inside
+        # 60 s. No access log: a web conversation's id (its only key) is in every chat URL.
+        args += ["--timeout", "60", "--graceful-timeout", "20"]
+        os.execv(gunicorn, [str(gunicorn), *args, "iad.wsgi:app"])
     # the web app (Flask, the channels, the inbox) would add 0.65 s to every `iad` command at the top
     from iad.app import create_app
 
-    settings = get_settings()
     waitress_serve(create_app(settings), host=settings.host, port=port or settings.port, threads=threads, ident="iad")
 
 

@@ -41,13 +41,35 @@ def tracker_store_config(url: str) -> dict:
     }
 
 
-def write_endpoints(settings: Settings) -> Path:
-    path = settings.data_dir / "rasa" / "endpoints.yml"
+def lock_store_config(url: str) -> dict | None:
+    """Rasa's Redis lock store, so that several Rasa servers take one conversation's messages
+    one at a time (None: Rasa's in-memory locks, enough for one server)."""
+    if not url:
+        return None
+    parsed = make_url(url)
+    config = {
+        "type": "redis",
+        "url": parsed.host or "127.0.0.1",
+        "port": parsed.port or 6379,
+        "db": int(parsed.database or 0),
+        "key_prefix": "iad",
+    }
+    if parsed.password:
+        config["password"] = parsed.password
+    return config
+
+
+def write_endpoints(settings: Settings, port: int | None = None) -> Path:
+    # One file per server: several Rasa servers of a region may share a data folder.
+    path = settings.data_dir / "rasa" / f"endpoints-{port or settings.rasa_port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     endpoints = {
         "action_endpoint": {"url": settings.action_server_url.rstrip("/") + "/webhook"},
         "tracker_store": tracker_store_config(settings.rasa_tracker_store_url),
     }
+    lock_store = lock_store_config(settings.rasa_lock_store_url)
+    if lock_store:
+        endpoints["lock_store"] = lock_store
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
     return path
 
@@ -146,5 +168,5 @@ def run_command(settings: Settings, port: int | None = None) -> list[str]:
         "--credentials",
         str(BOT_DIR / "credentials.yml"),
         "--endpoints",
-        str(write_endpoints(settings)),
+        str(write_endpoints(settings, port)),
     ]

@@ -115,13 +115,39 @@ def bench_load(base_url: str, residents: int, think_seconds: float, seconds: flo
 
 
 def _part_of(process: psutil.Process) -> str | None:
+    """Which part of the stack a process is: `iad <command>`, or what `iad serve --workers N`
+    and `iad rasa run` replace themselves with (gunicorn, bot/rasa_launch.py)."""
     try:
         cmd = process.cmdline()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
+    if "iad.wsgi:app" in cmd:
+        return "web"
+    if "bot.rasa_launch" in cmd:
+        return "rasa"
     if len(cmd) >= 3 and cmd[1].endswith("/iad"):
         return next((part for part, word in PARTS.items() if cmd[2] == word), None)
     return None
+
+
+def _running_parts() -> dict[str, int]:
+    """part -> pid of each top process of the running stack ("rasa", "rasa-2" when a region
+    runs two); a worker process of gunicorn is counted with its master."""
+    found = {}
+    for process in psutil.process_iter():
+        part = _part_of(process)
+        if part:
+            found[process.pid] = (part, process.ppid())
+    roots: dict[str, int] = {}
+    for pid, (part, parent) in sorted(found.items()):
+        if parent in found:
+            continue
+        name, number = part, 1
+        while name in roots:
+            number += 1
+            name = f"{part}-{number}"
+        roots[name] = pid
+    return roots
 
 
 def bench_memory(roots: dict[str, int] | None = None) -> dict:
@@ -130,11 +156,7 @@ def bench_memory(roots: dict[str, int] | None = None) -> dict:
     add up to what the stack really takes; RSS is given too (what `top` shows).
     roots: part -> pid of a stack this command started; else the running `iad` processes."""
     if roots is None:
-        roots = {}
-        for process in psutil.process_iter():
-            part = _part_of(process)
-            if part and part not in roots:
-                roots[part] = process.pid
+        roots = _running_parts()
     parts = {}
     for part, pid in sorted(roots.items()):
         try:

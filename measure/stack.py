@@ -74,13 +74,22 @@ class Stack:
 
 
 def start_stack(
-    *, web_port: int, rasa_port: int, action_port: int, log_dir: Path, extra_env: dict | None = None
+    *,
+    web_port: int,
+    rasa_port: int,
+    action_port: int,
+    log_dir: Path,
+    extra_env: dict | None = None,
+    more_rasa_ports: tuple[int, ...] = (),
 ) -> Stack:
+    """The stack as separate processes; more_rasa_ports starts more Rasa servers beside the
+    first (a region: give them a shared tracker store and RASA_LOCK_STORE_URL in extra_env)."""
+    rasa_ports = (rasa_port, *more_rasa_ports)
     env = dict(os.environ)
     env.update(
         PORT=str(web_port),
         RASA_PORT=str(rasa_port),
-        RASA_URL=f"http://127.0.0.1:{rasa_port}",
+        RASA_URL=",".join(f"http://127.0.0.1:{port}" for port in rasa_ports),
         ACTION_SERVER_PORT=str(action_port),
         ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}",
         PUBLIC_BASE_URL=f"http://127.0.0.1:{web_port}",
@@ -92,6 +101,8 @@ def start_stack(
     stack = Stack(base_url=f"http://127.0.0.1:{web_port}", env=env, log_dir=log_dir)
     stack.start("actions", [IAD, "actions"])
     stack.start("rasa", [IAD, "rasa", "run"])
+    for number, port in enumerate(more_rasa_ports, 2):
+        stack.start(f"rasa-{number}", [IAD, "rasa", "run", "--port", str(port)])
     stack.start("web", [IAD, "serve"])
     stack.start("worker", [IAD, "worker", "--interval", "1"])  # answers what the bot missed
     return stack
