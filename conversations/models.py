@@ -6,7 +6,20 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, delete, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    event,
+    false,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -46,11 +59,13 @@ class Delivery:
     line speaks) and on residents' messages."""
 
     HELD = "held"  # not with Twilio yet: goes out with our next answer to the resident
+    SENDING = "sending"  # a REST call to Twilio is being made (its attempt number is taken)
     QUEUED = "queued"  # handed to Twilio (in our TwiML answer or by its REST API)
     SENT = "sent"
     DELIVERED = "delivered"
     READ = "read"
     FAILED = "failed"  # Twilio could not deliver it, also the second time: the staff see it
+    INTERNAL = "internal"  # a note for the staff about the conversation: never sent
 
 
 def new_conversation_id() -> str:
@@ -86,6 +101,8 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     last_resident_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When WhatsApp's template last invited the resident to answer (outside the 24-hour window).
+    invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # Not stored: set during a turn when the resident asked to erase the conversation.
     forget_requested = False
@@ -137,6 +154,27 @@ class Message(Base):
             "buttons": self.buttons or [],
             "created_at": as_utc(self.created_at).isoformat() if self.created_at else None,
         }
+
+
+# Channels we push our messages to (the widget fetches; the phone line speaks them at once).
+PUSHED_CHANNELS = ("whatsapp",)
+
+
+@event.listens_for(Message, "before_insert")
+def _held_until_handed_over(_mapper, connection, message: Message) -> None:
+    """A message of ours on a pushed channel is stored held: from its first commit it goes with
+    the next answer unless it is handed to Twilio sooner (conversations/outbox.py), so a
+    process that dies between storing and sending loses nothing."""
+    if message.sender == Sender.RESIDENT or message.delivery is not None:
+        return
+    conversation = message.__dict__.get("conversation")  # set, or only its id: no lazy load in a flush
+    channel = (
+        conversation.channel
+        if conversation is not None
+        else connection.scalar(select(Conversation.channel).where(Conversation.id == message.conversation_id))
+    )
+    if channel in PUSHED_CHANNELS:
+        message.delivery = Delivery.HELD
 
 
 class InboundDelivery(Base):

@@ -1,21 +1,25 @@
 """The outbox: how far each of our messages (bot, system, staff) got on a channel we push to
-(WhatsApp). Nothing is marked as handed over before Twilio has it, and nothing that failed
-is dropped.
+(WhatsApp). Nothing is marked as handed over before Twilio has it, nothing that failed is
+dropped, and nothing goes out twice because two requests took it at once.
 
-- A message that cannot go to Twilio now (outside WhatsApp's 24-hour window, Twilio down or
-  refusing, no readable number) is HELD: it goes out with our next answer to the resident.
-- Handed over (in the TwiML answer to the resident's message, or by the REST API) it is
-  QUEUED, and its attempt number goes into the status callback's URL. Twilio's status
-  callbacks then move it on to sent, delivered, read. They can arrive late, twice or out of
-  order: a state never moves back, and a report about an earlier attempt changes nothing.
-- Reported failed or undelivered: held again, and the staff see a note. After the second
+- Stored, a message of ours is HELD (conversations/models.py): it goes out with our next
+  answer to the resident unless it is sent sooner.
+- An answer (TwiML) or a REST call takes messages by a conditional UPDATE (claim, reserve):
+  only one request gets each, with the next attempt number, committed before Twilio hears of
+  it, so a report that comes back at once finds it. The attempt number goes into the status
+  callback's URL. A REST call in flight is SENDING; handed over, a message is QUEUED.
+- Twilio's status callbacks move it on to sent, delivered, read. Reports come late, twice or
+  out of order: a state never moves back, a report about an earlier attempt changes nothing.
+- Reported failed or undelivered: held again, with a note for the staff. After the second
   failed attempt it stays FAILED (a number that cannot receive would otherwise get it again
-  with every answer) and the staff see that too.
+  with every answer), and the staff get a note that says so.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from conversations.models import Conversation, Delivery, Message, Sender
@@ -30,9 +34,10 @@ _PROGRESS = {
     "delivered": Delivery.DELIVERED,
     "read": Delivery.READ,
 }
-_RANK = {Delivery.QUEUED: 0, Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.READ: 3}
+_ORDER = (Delivery.SENDING, Delivery.QUEUED, Delivery.SENT, Delivery.DELIVERED, Delivery.READ)
 FAILURES = ("failed", "undelivered")
 ATTEMPTS = 2
+HANDED_OVER = (Delivery.QUEUED, Delivery.SENT, Delivery.DELIVERED, Delivery.READ)
 
 _WHAT = {
     Sender.STAFF: "het bericht van de medewerker",
@@ -52,54 +57,142 @@ def held(session: Session, conversation: Conversation) -> list[Message]:
     )
 
 
-def hold(message: Message) -> None:
-    if message.delivery != Delivery.FAILED:
-        message.delivery = Delivery.HELD
+def _take(session: Session, message: Message, states: tuple[str, ...], to: str) -> bool:
+    """Moves the message from one of `states` to `to` with the next attempt number; False
+    when another request moved it first."""
+    taken = session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.delivery.in_(states))
+        .values(delivery=to, delivery_attempts=Message.delivery_attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(taken)
 
 
-def next_attempt(message: Message) -> int:
-    """The number of the attempt about to be made (for the status callback's URL)."""
-    return (message.delivery_attempts or 0) + 1
+def claim(session: Session, messages: Iterable[Message], *, again: bool = False) -> list[Message]:
+    """Takes held messages for one TwiML answer (committed): each becomes QUEUED with its next
+    attempt. again: also messages already QUEUED (Twilio repeated a webhook, so it did not
+    get the answer that carried them)."""
+    states = (Delivery.HELD, Delivery.QUEUED) if again else (Delivery.HELD,)
+    taken = [m for m in messages if _take(session, m, states, Delivery.QUEUED)]
+    session.commit()
+    for message in taken:
+        session.refresh(message)
+    return taken
 
 
-def handed_over(message: Message, attempt: int, sid: str | None = None) -> None:
-    """Twilio has the message (its REST API answered, or it is in our TwiML answer)."""
-    message.delivery = Delivery.QUEUED
-    message.delivery_attempts = attempt
+def release(session: Session, messages: Iterable[Message]) -> None:
+    """The answer that was to carry these claimed messages failed: held again."""
+    for message in messages:
+        session.execute(
+            update(Message)
+            .where(
+                Message.id == message.id,
+                Message.delivery == Delivery.QUEUED,
+                Message.delivery_attempts == message.delivery_attempts,
+            )
+            .values(delivery=Delivery.HELD)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+
+
+def reserve(session: Session, message: Message) -> int | None:
+    """Before a REST call: the message becomes SENDING with the attempt number the call's
+    status callback will carry (committed). None when another answer or call has it."""
+    taken = _take(session, message, (Delivery.HELD,), Delivery.SENDING)
+    session.commit()
+    session.refresh(message)
+    return message.delivery_attempts if taken else None
+
+
+def _finish(session: Session, message: Message, attempt: int, to: str, sid: str | None = None) -> None:
+    values: dict = {"delivery": to}
     if sid and not message.external_id:
-        message.external_id = sid
+        values["external_id"] = sid
+    session.execute(
+        update(Message)
+        .where(
+            Message.id == message.id,
+            Message.delivery == Delivery.SENDING,  # a report may have come first: it stands
+            Message.delivery_attempts == attempt,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    session.refresh(message)
+
+
+def sent(session: Session, message: Message, attempt: int, sid: str | None) -> None:
+    """Twilio's REST API took the message."""
+    _finish(session, message, attempt, Delivery.QUEUED, sid)
+
+
+def not_sent(session: Session, message: Message, attempt: int) -> None:
+    """The REST call failed: held, for the next answer (a later attempt gets a new number)."""
+    _finish(session, message, attempt, Delivery.HELD)
+
+
+def note(message: Message, text: str) -> Message:
+    """A note for the staff about this message, shown in the inbox and never sent."""
+    return Message(
+        conversation_id=message.conversation_id,
+        sender=Sender.SYSTEM,
+        in_reply_to=message.id,
+        text=text,
+        delivery=Delivery.INTERNAL,
+    )
 
 
 def reached_twilio(message: Message) -> bool:
-    return message.delivery not in (None, Delivery.HELD)
+    return message.delivery in HANDED_OVER
 
 
 def record_status(session: Session, message: Message, status: str, error_code: str, attempt: int | None) -> None:
-    """One status callback. `attempt` comes from the callback's URL (None: a URL without it,
-    taken as the latest attempt)."""
-    if attempt is not None and attempt != (message.delivery_attempts or 0):
-        return  # about an earlier attempt
-    if message.delivery in (None, Delivery.HELD, Delivery.FAILED):
-        return  # already dealt with (Twilio reports a failure more than once)
+    """One status callback (committed). `attempt` comes from the callback's URL; a URL
+    without one is from before attempts were counted: the first."""
+    attempt = attempt or 1
+    current = (Message.id == message.id, Message.delivery_attempts == attempt)
     if status in FAILURES:
-        message.delivery_error = (error_code or "onbekend")[:16]
-        what = _WHAT.get(message.sender, "een bericht")
-        if (message.delivery_attempts or 0) < ATTEMPTS:
-            message.delivery = Delivery.HELD
-            note = (
-                f"WhatsApp kon {what} niet afleveren (fout {message.delivery_error}). "
-                "Het gaat mee met het volgende antwoord zodra de inwoner weer iets stuurt."
-            )
-        else:
-            message.delivery = Delivery.FAILED
-            note = (
-                f"WhatsApp kon {what} ook de tweede keer niet afleveren (fout {message.delivery_error}). "
-                "Het wordt niet nog eens gestuurd. Is het belangrijk, neem dan op een andere manier contact op."
-            )
-        session.add(
-            Message(conversation_id=message.conversation_id, sender=Sender.SYSTEM, in_reply_to=message.id, text=note)
-        )
+        error = (error_code or "onbekend")[:16]
+        final = attempt >= ATTEMPTS
+        taken = session.execute(
+            update(Message)
+            .where(*current, Message.delivery.in_(_ORDER))  # not yet held again or failed: once
+            .values(delivery=Delivery.FAILED if final else Delivery.HELD, delivery_error=error)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken:
+            what = _WHAT.get(message.sender, "een bericht")
+            if final:
+                text = (
+                    f"WhatsApp kon {what} ook de tweede keer niet afleveren (fout {error}). Het wordt "
+                    "niet nog eens gestuurd. Is het belangrijk, neem dan op een andere manier contact op."
+                )
+            else:
+                text = (
+                    f"WhatsApp kon {what} niet afleveren (fout {error}). "
+                    "Het gaat mee met het volgende antwoord zodra de inwoner weer iets stuurt."
+                )
+            session.add(note(message, text))
+        session.commit()
         return
     reached = _PROGRESS.get(status)
-    if reached is not None and _RANK[reached] > _RANK.get(message.delivery, -1):
-        message.delivery = reached
+    if reached is None:
+        return
+    earlier = _ORDER[: _ORDER.index(reached)]
+    session.execute(
+        update(Message)
+        .where(*current, Message.delivery.in_(earlier))
+        .values(delivery=reached)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def hold(message: Message) -> None:
+    """A message that did not go out stays for the next answer (one stored before the outbox
+    existed has no state yet; any other already has one)."""
+    if message.delivery is None:
+        message.delivery = Delivery.HELD

@@ -25,13 +25,17 @@ IBAN_PLACEHOLDER = "[rekeningnummer weggehaald]"
 PHONE_PLACEHOLDER = "[telefoonnummer weggehaald]"
 EMAIL_PLACEHOLDER = "[e-mailadres weggehaald]"
 
-# Between the characters of a number: nothing, or up to three of space, dot and dash ("NL91 ABNA",
-# "1234.56.782", "123 - 456 - 782"), also between the country letters and the check digits
-# (speech to text writes "N L 9 1 A B N A ...").
+# An IBAN may have up to three of space, dot and dash between any of its characters ("NL91
+# ABNA", "NL 91 - ABNA"), also inside the country letters and check digits (speech to text
+# writes "N L 9 1 A B N A ..."): schwifty's checks keep other text out. A BSN's digits may
+# have up to two ("1234.56.782", "123 - 456"), and no further digit may follow or precede
+# them that closely: "25-9-2024-11.00" or "€ 7.189 - 6.316" are a date and amounts.
 _SEP = r"[ .\-]{0,3}"
 _IBAN_START = re.compile(rf"\b[A-Z]{_SEP}[A-Z]{_SEP}\d{_SEP}\d", re.IGNORECASE)
 _IBAN_NEXT = re.compile(r"[ .\-]{0,3}([A-Z0-9])", re.IGNORECASE)
-_NINE_DIGITS = re.compile(r"(?<!\d)\d(?:[ .\-]{0,3}\d){8}(?!\d)")
+_NINE_DIGITS = re.compile(r"(?<!\d)\d(?:[ .\-]{0,2}\d){8}(?!\d)")
+_DIGIT_BEFORE = re.compile(r"\d[ .\-]{0,3}$")
+_DIGIT_AFTER = re.compile(r"[ .\-]{0,3}\d")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _DIGIT_WORDS = {
     "nul": 0, "zero": 0, "een": 1, "één": 1, "eén": 1, "one": 1, "twee": 2, "two": 2, "drie": 3, "three": 3,
@@ -92,6 +96,9 @@ def redact(text: str) -> tuple[str, list[str]]:
         text = _replace(text, spans, IBAN_PLACEHOLDER)
 
     def bsn(match: re.Match) -> str:
+        whole = match.string
+        if _DIGIT_BEFORE.search(whole, 0, match.start()) or _DIGIT_AFTER.match(whole, match.end()):
+            return match.group(0)  # nine digits out of a longer run of numbers
         # Written or spoken, the same nine digits: _spoken_digits reads both "1 2 3" and "een twee drie".
         if _bsn_is_valid(_spoken_digits(match.group(0))):
             removed.append("bsn")

@@ -397,8 +397,9 @@ def _act(ticket_id: int, form_cls, prefix: str, apply, success: str):
     except DeliveryFailed:
         g.db.commit()  # stored, audited; the channel will not take it now
         flash(
-            "Het bericht is bewaard, maar kon niet worden afgeleverd bij de inwoner. Probeer het "
-            "later opnieuw of neem op een andere manier contact op.",
+            "Het bericht is bewaard, maar kon nu niet worden afgeleverd bij de inwoner. Het gaat "
+            "vanzelf mee zodra de inwoner weer een bericht stuurt: stuur het niet opnieuw. Is het "
+            "dringend, neem dan op een andere manier contact op.",
             "error",
         )
         return redirect(url_for("inbox.ticket_view", ticket_id=ticket_id))

@@ -5,10 +5,16 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from core.config import PROJECT_ROOT, load_settings
 
 SHARED = PROJECT_ROOT.parent / "shared"
+
+# Property tests (hypothesis, schemathesis) draw the same cases on every run and machine: a
+# failure is reproducible and never the luck of one CI run; more cases means more examples.
+hypothesis_settings.register_profile("iad", derandomize=True, database=None)
+hypothesis_settings.load_profile("iad")
 
 
 def free_port() -> int:

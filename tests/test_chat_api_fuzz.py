@@ -74,7 +74,7 @@ lazy_schema = schemathesis.pytest.from_fixture("chat_schema")
 
 
 @lazy_schema.parametrize()
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_chat_api_keeps_to_its_description(case, conversation_id):
     if "conversation_id" in case.path_parameters:
         # Three in four cases on the real conversation; the rest keep their generated id.

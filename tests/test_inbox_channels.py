@@ -80,7 +80,7 @@ def test_refused_delivery_is_kept_and_said(wa, twilio_api):
     assert "+31612345678" in staff.get(page).get_data(as_text=True)
     response = post_form(staff, page, f"{page}/reply", {"reply-text": "Bent u er nog?"})
     assert response.status_code == 302
-    assert "kon niet worden afgeleverd" in staff.get(response.location).get_data(as_text=True)
+    assert "kon nu niet worden afgeleverd" in staff.get(response.location).get_data(as_text=True)
     db.expire_all()
     staff_messages = db.scalars(
         select(Message.text).where(Message.conversation_id == ticket.conversation_id, Message.sender == Sender.STAFF)

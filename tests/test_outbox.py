@@ -7,6 +7,7 @@ door's own messages are what the resident gets."""
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
@@ -14,8 +15,9 @@ import pytest
 from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
 
+from conversations import outbox
 from conversations.models import Conversation, Delivery, Message, Sender
-from conversations.outbound import deliver
+from conversations.outbound import DeliveryFailed, deliver
 from tests.test_whatsapp import PATH, _age_window, _staff_reply, bodies, conversations, send
 from tests.twilio_support import db_session, make_channel_app, signed_post, twilio_settings
 
@@ -119,7 +121,7 @@ def test_a_reply_the_rest_api_refused_is_held_and_goes_with_the_next_answer(wa_c
     finally:
         db.close()
     [stored] = [m for m in ours(wa_settings, conversation.id) if m.id == late_id]
-    assert stored.delivery == Delivery.HELD and stored.delivery_attempts == 0  # never marked as handed over
+    assert stored.delivery == Delivery.HELD and stored.delivery_attempts == 1  # tried once, not handed over
     twilio_api.fail_with = None
     assert bodies(send(wa_client, "en?"))[0] == "Hier is het antwoord op uw vraag."
     [stored] = [m for m in ours(wa_settings, conversation.id) if m.id == late_id]
@@ -165,3 +167,72 @@ def test_a_delivery_report_for_someone_elses_message_or_a_resident_message_chang
         assert db.scalar(select(Message).where(Message.text.like("WhatsApp kon%"))) is None
     finally:
         db.close()
+
+
+def test_a_held_message_goes_out_in_one_answer_when_the_resident_sends_several_at_once(wa_client, wa_settings):
+    send(wa_client, "hallo")
+    [conversation] = conversations(wa_settings)
+    db = db_session(wa_settings)
+    try:
+        db.add(Message(conversation_id=conversation.id, sender=Sender.STAFF, author="anna", text="Wacht op mij."))
+        db.commit()
+    finally:
+        db.close()
+    answers: list[list[str]] = []
+    barrier = threading.Barrier(6)
+
+    def resident(n: int) -> None:
+        client = wa_client.application.test_client()
+        barrier.wait()
+        answers.append(bodies(send(client, f"bericht {n}")))
+
+    threads = [threading.Thread(target=resident, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 6
+    assert sum(answer.count("Wacht op mij.") for answer in answers) == 1, answers
+
+
+def test_a_failure_reported_before_the_rest_call_returned_is_not_overwritten(wa_client, wa_settings):
+    db = db_session(wa_settings)
+    try:
+        conversation = Conversation(channel="whatsapp")
+        db.add(conversation)
+        db.flush()
+        message = Message(conversation_id=conversation.id, sender=Sender.STAFF, text="Snel terug?")
+        db.add(message)
+        db.commit()
+        assert message.delivery == Delivery.HELD  # stored held: nothing is lost if we die now
+        attempt = outbox.reserve(db, message)
+        assert attempt == 1 and message.delivery == Delivery.SENDING
+        # Twilio's report arrives on another connection while our REST call has not returned yet.
+        other = db_session(wa_settings)
+        outbox.record_status(other, other.get(Message, message.id), "undelivered", "63003", attempt)
+        other.close()
+        outbox.sent(db, message, attempt, "SM" + "9" * 32)
+        assert message.delivery == Delivery.HELD and message.delivery_error == "63003"
+        assert outbox.reserve(db, message) == 2  # the next try is a new attempt
+        assert outbox.reserve(db, message) is None  # and only one caller gets it
+    finally:
+        db.close()
+
+
+def test_an_invitation_goes_out_even_when_an_earlier_message_was_held_for_another_reason(settings, twilio_api):
+    import dataclasses
+
+    wa_settings = dataclasses.replace(twilio_settings(settings, twilio_api.url), whatsapp_template_sid="HX" + "2" * 32)
+    client = make_channel_app(wa_settings).test_client()
+    send(client, "hallo")
+    [conversation] = conversations(wa_settings)
+    twilio_api.fail_with = 500  # Twilio is down: held, no invitation needed (inside the window)
+    with pytest.raises(DeliveryFailed):
+        _staff_reply(wa_settings, conversation.id, "Eerste.")
+    twilio_api.fail_with = None
+    _age_window(wa_settings, conversation.id)
+    _staff_reply(wa_settings, conversation.id, "Tweede.")
+    _staff_reply(wa_settings, conversation.id, "Derde.")
+    invitations = [call for call in twilio_api.requests if call["form"].get("ContentSid")]
+    assert len(invitations) == 1
+    assert bodies(send(client, "ja?"))[:3] == ["Eerste.", "Tweede.", "Derde."]

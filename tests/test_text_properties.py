@@ -18,7 +18,10 @@ from conversations.privacy import BSN_PLACEHOLDER, IBAN_PLACEHOLDER, redact
 
 # Words around the number: letters and ordinary punctuation, the way residents write.
 WORDS = st.text(alphabet=st.characters(categories=["L", "Zs"], exclude_characters="\x85"), max_size=40)
-SEPARATORS = st.sampled_from(["", "", "", " ", ".", "-", "  ", " - "])
+# How residents (and speech to text) group a number: BSN digits with up to two characters
+# between them, IBAN characters with up to three.
+BSN_SEPARATORS = st.sampled_from(["", "", "", " ", ".", "-", "  ", ". ", "- "])
+IBAN_SEPARATORS = st.sampled_from(["", "", "", " ", ".", "-", "  ", " - "])
 
 
 @st.composite
@@ -33,11 +36,11 @@ def valid_bsn(draw) -> str:
 
 
 @st.composite
-def grouped(draw, chars: str) -> str:
+def grouped(draw, chars: str, separators) -> str:
     """The characters with a separator (or none) drawn between each pair."""
     out = chars[0]
     for char in chars[1:]:
-        out += draw(SEPARATORS) + char
+        out += draw(separators) + char
     return out
 
 
@@ -56,7 +59,7 @@ def _digits(text: str) -> str:
 @settings(max_examples=300, deadline=None)
 @given(before=WORDS, bsn=valid_bsn(), after=WORDS, data=st.data())
 def test_any_valid_bsn_in_any_grouping_is_cut_out(before, bsn, after, data):
-    written = data.draw(grouped(bsn))
+    written = data.draw(grouped(bsn, BSN_SEPARATORS))
     text, removed = redact(f"{before} {written} {after}")
     assert "bsn" in removed and BSN_PLACEHOLDER in text
     assert bsn not in _digits(text)
@@ -65,10 +68,45 @@ def test_any_valid_bsn_in_any_grouping_is_cut_out(before, bsn, after, data):
 @settings(max_examples=200, deadline=None)
 @given(before=WORDS, iban=valid_dutch_iban(), after=WORDS, data=st.data())
 def test_any_valid_iban_in_any_grouping_is_cut_out(before, iban, after, data):
-    written = data.draw(grouped(iban))
+    written = data.draw(grouped(iban, IBAN_SEPARATORS))
     text, removed = redact(f"{before} {written} {after}")
     assert "iban" in removed and IBAN_PLACEHOLDER in text
     assert iban[4:].upper() not in re.sub(r"[^0-9A-Z]", "", text.upper())
+
+
+@st.composite
+def everyday_numbers(draw) -> str:
+    """Dates, times, amounts, house numbers and ranges of them, as residents write them."""
+    day, month = draw(st.integers(1, 28)), draw(st.integers(1, 12))
+    year, hour, minute = draw(st.integers(1950, 2030)), draw(st.integers(0, 23)), draw(st.integers(0, 59))
+    amount = st.integers(1, 99_999).map(lambda n: f"{n:,}".replace(",", "."))
+    one = draw(
+        st.sampled_from(
+            [
+                f"{day}-{month}-{year}",
+                f"{day}.{month}.{year}",
+                f"{hour}.{minute:02d} uur",
+                f"{hour}:{minute:02d}",
+                f"€ {draw(amount)}",
+                f"{draw(amount)} euro",
+                f"in {year}",
+                f"huisnummer {draw(st.integers(1, 999))}",
+            ]
+        )
+    )
+    parts = [
+        one,
+        *draw(
+            st.lists(st.sampled_from([f"{day}-{month}-{year}", f"{draw(amount)}", f"{hour}.{minute:02d}"]), max_size=3)
+        ),
+    ]
+    return draw(st.sampled_from([" - ", " tot ", "-", " en ", ", "])).join(parts)
+
+
+@settings(max_examples=500, deadline=None)
+@given(before=WORDS, numbers=everyday_numbers(), after=WORDS)
+def test_dates_times_and_amounts_are_never_taken_for_a_bsn(before, numbers, after):
+    assert "bsn" not in redact(f"{before} {numbers} {after}")[1]
 
 
 @settings(max_examples=400, deadline=None)

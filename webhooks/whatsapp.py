@@ -29,7 +29,16 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from conversations import outbox
 from conversations.addresses import latest_open_conversation, normalise_address, resident_address, set_resident_address
-from conversations.models import BotDelivery, Conversation, Message, Sender, as_utc, claim_first_delivery, utcnow
+from conversations.models import (
+    BotDelivery,
+    Conversation,
+    Delivery,
+    Message,
+    Sender,
+    as_utc,
+    claim_first_delivery,
+    utcnow,
+)
 from conversations.outbound import register_sender
 from core.config import Settings
 from webhooks.choices import match_choice, payload_of, pending_choices
@@ -111,18 +120,27 @@ def status_url(settings: Settings, message: Message, attempt: int) -> str:
     return f"{settings.public_base_url.rstrip('/')}{bp.url_prefix}/status?{query}"
 
 
-def _twiml(replies: list[Reply]) -> Response:
-    """The TwiML answer. Stored messages in it are handed to Twilio by this very answer."""
+def _twiml(replies: list[Reply], *, again: bool = False) -> Response:
+    """The TwiML answer. Our stored messages in it are claimed for it first (outbox.claim):
+    one that another answer or a REST call took meanwhile is left to that one. again: a
+    repeated webhook, whose earlier answer Twilio did not get."""
+    claimed_here = g.setdefault("outbox_claimed", {})
+    fresh = []
+    for reply in replies:
+        if isinstance(reply, Message) and reply.id not in claimed_here:
+            if whatsapp_texts(reply):
+                fresh.append(reply)
+            else:
+                reply.delivery = Delivery.INTERNAL  # nothing to say on WhatsApp (a bot payload only)
+    claimed_here.update({m.id: m for m in outbox.claim(g.db, fresh, again=again)})
     response = MessagingResponse()
     for reply in replies:
         if isinstance(reply, str):
             response.message(reply)
-            continue
-        attempt = outbox.next_attempt(reply)
-        url = status_url(_settings(), reply, attempt)
-        for text in whatsapp_texts(reply):
-            response.message(text, action=url, method="POST")
-        outbox.handed_over(reply, attempt)
+        elif reply.id in claimed_here:
+            url = status_url(_settings(), reply, reply.delivery_attempts)
+            for text in whatsapp_texts(reply):
+                response.message(text, action=url, method="POST")
     g.db.commit()
     return Response(str(response), mimetype="application/xml")
 
@@ -212,7 +230,9 @@ def inbound():
         return _inbound(settings, form, sid, sender)
     except Exception:  # the resident gets a clear answer, never Twilio's silence after a 500
         log.exception("WhatsApp message %s failed", sid)
-        g.db.rollback()  # held messages stay held: they go with the next answer
+        g.db.rollback()
+        # What this request had claimed goes with the next answer instead.
+        outbox.release(g.db, g.pop("outbox_claimed", {}).values())
         return _twiml(
             [
                 "Er ging iets mis aan onze kant. Uw bericht is misschien niet aangekomen. "
@@ -224,8 +244,13 @@ def inbound():
 def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
     front_door = current_app.extensions["front_door"]
     conversation = latest_open_conversation(g.db, settings, "whatsapp", sender)
-    # Our messages that did not reach the resident yet go out first, with this answer.
-    texts: list[Reply] = list(outbox.held(g.db, conversation)) if conversation is not None else []
+    # Our messages that did not reach the resident yet go out first, with this answer: claimed
+    # now, so that a second message of the resident at the same moment does not carry them too.
+    texts: list[Reply] = []
+    if conversation is not None:
+        earlier = outbox.claim(g.db, outbox.held(g.db, conversation))
+        g.outbox_claimed = {m.id: m for m in earlier}
+        texts += earlier
 
     body = _clean(form_text("Body") or form_text("ButtonText"))
     media = _media_kind(form)
@@ -250,7 +275,7 @@ def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
             # opened the conversation and answers; a later repeat is answered from the store.
             conversation = latest_open_conversation(g.db, settings, "whatsapp", sender)
             stored = _stored_replies(conversation, sid) if conversation is not None else None
-            return _twiml(list(stored or []))
+            return _twiml(list(stored or []), again=True)
         conversation = front_door.start_conversation(g.db, "whatsapp")
         set_resident_address(settings, conversation, sender)
         g.db.commit()
@@ -282,7 +307,7 @@ def _inbound(settings: Settings, form, sid: str, sender: str) -> Response:
             g.db.add(caption_note)
             g.db.commit()
             replies.append(caption_note)
-    return _twiml(texts + replies)
+    return _twiml(texts + replies, again=outcome.duplicate)
 
 
 @bp.post("/status")
@@ -322,20 +347,30 @@ def in_window(conversation: Conversation) -> bool:
 
 def make_sender(settings: Settings):
     def send_whatsapp(session, conversation: Conversation, message: Message) -> None:
+        """By the REST API inside the 24-hour window: older held messages first, each reserved
+        before Twilio hears of it. Outside the window the approved template invites the
+        resident to answer (once until they do) and the messages stay held for that answer."""
         number = resident_address(settings, conversation)
         if number is None:
             raise RuntimeError("geen (leesbaar) WhatsApp-nummer bij dit gesprek")
         client = twilio_client(settings)
-        attempt = outbox.next_attempt(message)
-        common = dict(
-            from_=settings.twilio_whatsapp_from,
-            to=f"whatsapp:{number}",
-            status_callback=status_url(settings, message, attempt),
-        )
         if in_window(conversation):
-            sids = [client.messages.create(body=part, **common).sid for part in whatsapp_texts(message)]
-            outbox.handed_over(message, attempt, sids[0] if sids else None)
-            session.flush()
+            waiting = [m for m in outbox.held(session, conversation) if m.id < message.id]
+            for each in [*waiting, message]:
+                attempt = outbox.reserve(session, each)
+                if attempt is None:
+                    continue  # another answer or call has it
+                common = dict(
+                    from_=settings.twilio_whatsapp_from,
+                    to=f"whatsapp:{number}",
+                    status_callback=status_url(settings, each, attempt),
+                )
+                try:
+                    sids = [client.messages.create(body=part, **common).sid for part in whatsapp_texts(each)]
+                except Exception:
+                    outbox.not_sent(session, each, attempt)
+                    raise
+                outbox.sent(session, each, attempt, sids[0] if sids else None)
             return
         if not settings.whatsapp_template_sid:
             raise RuntimeError(
@@ -343,25 +378,22 @@ def make_sender(settings: Settings):
                 "het bericht gaat mee zodra de inwoner weer iets stuurt"
             )
         # The template only invites the resident to answer; the text itself waits (held)
-        # until they do, because WhatsApp allows no free text outside the window. One
-        # invitation is enough while earlier messages wait for that answer.
-        if any(m.id != message.id for m in outbox.held(session, conversation)):
-            outbox.hold(message)
-            session.flush()
-            return
+        # until they do, because WhatsApp allows no free text outside the window.
+        last = conversation.last_resident_message_at
+        invited = conversation.invited_at
+        if invited is not None and (last is None or as_utc(invited) > as_utc(last)):
+            return  # invited already since they last wrote: one invitation is enough
         client.messages.create(
             content_sid=settings.whatsapp_template_sid,
             content_variables=json.dumps({"1": settings.loket_name}),
             from_=settings.twilio_whatsapp_from,
             to=f"whatsapp:{number}",
         )
-        outbox.hold(message)
+        conversation.invited_at = utcnow()
         session.add(
-            Message(
-                conversation=conversation,
-                sender=Sender.SYSTEM,
-                in_reply_to=message.id,
-                text="Buiten het 24-uursvenster van WhatsApp: de inwoner kreeg een uitnodiging om te antwoorden. "
+            outbox.note(
+                message,
+                "Buiten het 24-uursvenster van WhatsApp: de inwoner kreeg een uitnodiging om te antwoorden. "
                 "Het bericht volgt zodra de inwoner antwoordt.",
             )
         )

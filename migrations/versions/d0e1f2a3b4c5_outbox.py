@@ -21,15 +21,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column('delivery_error', sa.String(length=16), nullable=True))
         batch.create_index('ix_message_delivery', ['delivery'])
     # Staff messages on WhatsApp that never reached Twilio were recognised by an empty
-    # external_id; they are held now, and those with a Twilio id were handed over.
+    # external_id; they are held now, and those with a Twilio id went out (no report kept).
     op.execute(
-        "UPDATE message SET delivery = CASE WHEN external_id IS NULL THEN 'held' ELSE 'queued' END, "
+        "UPDATE message SET delivery = CASE WHEN external_id IS NULL THEN 'held' ELSE 'sent' END, "
         "delivery_attempts = CASE WHEN external_id IS NULL THEN 0 ELSE 1 END "
         "WHERE sender = 'staff' AND conversation_id IN (SELECT id FROM conversation WHERE channel = 'whatsapp')"
     )
 
 
 def downgrade() -> None:
+    # The old rule: a staff message without a Twilio id is held.
+    op.execute("UPDATE message SET external_id = NULL WHERE delivery = 'held' AND sender = 'staff'")
     with op.batch_alter_table('message') as batch:
         batch.drop_index('ix_message_delivery')
         batch.drop_column('delivery_error')
