@@ -125,6 +125,8 @@ def _part_of(process: psutil.Process) -> str | None:
         return "web"
     if "bot.rasa_launch" in cmd:
         return "rasa"
+    if "rasa_sdk" in cmd:
+        return "actions"
     if len(cmd) >= 3 and cmd[1].endswith("/iad"):
         return next((part for part, word in PARTS.items() if cmd[2] == word), None)
     return None

@@ -301,3 +301,28 @@ def test_rasa_api_calls_carry_a_signed_token_in_a_header_never_in_the_url(client
     other = RasaClient(dataclasses.replace(stack_settings, rasa_token="another-secret-0000"))
     with pytest.raises(BotUnavailable):
         other.status()
+
+
+def test_with_two_rasa_servers_a_conversation_keeps_its_own_and_moves_only_when_that_one_is_down(settings):
+    first, second = StandInRasa(secret=settings.rasa_token), StandInRasa(secret=settings.rasa_token)
+    try:
+        client = RasaClient(dataclasses.replace(settings, rasa_url=f"{first.url},{second.url}", rasa_timeout_seconds=1))
+        cids = [f"{n:032x}" for n in range(40)]
+        for cid in cids:
+            client.send(cid, "hallo")
+        heard_first = {cid for cid, _ in first.heard}
+        assert heard_first and len(heard_first) < len(cids)  # spread over both
+        assert all(client.servers_for(cid)[0] == first.url for cid in heard_first)
+        # A hung server that took the connection is not replaced: it may still answer.
+        own = next(cid for cid in cids if client.servers_for(cid)[0] == second.url)
+        second.slow_seconds = 3
+        with pytest.raises(BotUnavailable):
+            client.send(own, "ben je er?")
+        assert (own, "ben je er?") not in first.heard
+        # A server that is down (nothing listens) is: the other takes the conversation.
+        second.slow_seconds = 0
+        second.stop()
+        assert client.send(own, "nu wel?")[0].text == "Antwoord op: nu wel?"
+        assert (own, "nu wel?") in first.heard
+    finally:
+        first.stop()
