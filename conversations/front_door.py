@@ -16,7 +16,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from conversations import opvolging, pipeline
@@ -61,6 +61,10 @@ class Outcome:
     duplicate: bool = False
     # A possible crisis: the last reply is a safety question (yes/no buttons).
     asks_safety: bool = False
+
+
+# The external_id of a "we could not answer" notice (FrontDoor.tell_gave_up).
+GAVE_UP_PREFIX = "gave-up:"
 
 
 class FrontDoor:
@@ -359,6 +363,14 @@ class FrontDoor:
         conversation = message.conversation
         if conversation.status != Status.BOT or not pipeline.retries(conversation.channel):
             return None
+        # Once per silence: not again while the bot has not answered since an earlier notice.
+        mine = Message.conversation_id == conversation.id
+        last_answer = session.scalar(select(func.max(Message.id)).where(mine, Message.sender == Sender.BOT)) or 0
+        told = session.scalar(
+            select(Message.id).where(mine, Message.external_id.like(GAVE_UP_PREFIX + "%"), Message.id > last_answer)
+        )
+        if told is not None:
+            return None
         lang = conversation.language or "nl"
         sent = local(message.created_at)
         day = day_and_date(sent) if lang != "en" else f"{sent:%A} {sent.day} {sent:%B}"  # %A/%B: C locale
@@ -374,6 +386,7 @@ class FrontDoor:
                 hours=self.settings.loket_hours,
             ),
         )
+        notice.external_id = f"{GAVE_UP_PREFIX}{message.id}"
         session.add(notice)
         session.commit()
         self._send(session, conversation, [notice])

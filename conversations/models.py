@@ -142,6 +142,8 @@ class Message(Base):
     delivery: Mapped[str | None] = mapped_column(String(16), index=True)
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     delivery_error: Mapped[str | None] = mapped_column(String(16))
+    # When it was last claimed, reserved or reported on (outbox.sweep finds what got stuck).
+    delivery_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -18,11 +18,12 @@ dropped, and nothing goes out twice because two requests took it at once.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from conversations.models import Conversation, Delivery, Message, Sender
+from conversations.models import Conversation, Delivery, Message, Sender, utcnow
 
 # Twilio's MessageStatus values, by how far they got. "accepted" and "sending" are still on
 # Twilio's side: queued for us.
@@ -63,7 +64,7 @@ def _take(session: Session, message: Message, states: tuple[str, ...], to: str) 
     taken = session.execute(
         update(Message)
         .where(Message.id == message.id, Message.delivery.in_(states))
-        .values(delivery=to, delivery_attempts=Message.delivery_attempts + 1)
+        .values(delivery=to, delivery_attempts=Message.delivery_attempts + 1, delivery_error=None, delivery_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
     return bool(taken)
@@ -71,10 +72,13 @@ def _take(session: Session, message: Message, states: tuple[str, ...], to: str) 
 
 def claim(session: Session, messages: Iterable[Message], *, again: bool = False) -> list[Message]:
     """Takes held messages for one TwiML answer (committed): each becomes QUEUED with its next
-    attempt. again: also messages already QUEUED (Twilio repeated a webhook, so it did not
-    get the answer that carried them)."""
-    states = (Delivery.HELD, Delivery.QUEUED) if again else (Delivery.HELD,)
-    taken = [m for m in messages if _take(session, m, states, Delivery.QUEUED)]
+    attempt. again: also messages an earlier TwiML answer carried that has no report yet
+    (Twilio repeated a webhook, so it did not get that answer); not what the REST API took."""
+    taken = []
+    for message in messages:
+        states = (Delivery.HELD, Delivery.QUEUED) if again and not message.external_id else (Delivery.HELD,)
+        if _take(session, message, states, Delivery.QUEUED):
+            taken.append(message)
     session.commit()
     for message in taken:
         session.refresh(message)
@@ -107,7 +111,7 @@ def reserve(session: Session, message: Message) -> int | None:
 
 
 def _finish(session: Session, message: Message, attempt: int, to: str, sid: str | None = None) -> None:
-    values: dict = {"delivery": to}
+    values: dict = {"delivery": to, "delivery_at": utcnow()}
     if sid and not message.external_id:
         values["external_id"] = sid
     session.execute(
@@ -160,7 +164,7 @@ def record_status(session: Session, message: Message, status: str, error_code: s
         taken = session.execute(
             update(Message)
             .where(*current, Message.delivery.in_(_ORDER))  # not yet held again or failed: once
-            .values(delivery=Delivery.FAILED if final else Delivery.HELD, delivery_error=error)
+            .values(delivery=Delivery.FAILED if final else Delivery.HELD, delivery_error=error, delivery_at=utcnow())
             .execution_options(synchronize_session=False)
         ).rowcount
         if taken:
@@ -182,10 +186,14 @@ def record_status(session: Session, message: Message, status: str, error_code: s
     if reached is None:
         return
     earlier = _ORDER[: _ORDER.index(reached)]
+    # Held again without a failure report (the REST call timed out after Twilio took it):
+    # this report proves Twilio has it, so it is not sent again.
+    held_unreported = (Message.delivery == Delivery.HELD) & Message.delivery_error.is_(None)
+    # A report that only repeats the state still says Twilio is on it (the sweep waits).
     session.execute(
         update(Message)
-        .where(*current, Message.delivery.in_(earlier))
-        .values(delivery=reached)
+        .where(*current, Message.delivery.in_((*earlier, reached)) | held_unreported)
+        .values(delivery=reached, delivery_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -196,3 +204,27 @@ def hold(message: Message) -> None:
     existed has no state yet; any other already has one)."""
     if message.delivery is None:
         message.delivery = Delivery.HELD
+
+
+# Twilio reports on a message within seconds; one with no word this long did not get there.
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def sweep(session: Session, now: datetime | None = None) -> int:
+    """Messages that got stuck on the way: a TwiML answer that never reached Twilio (its 15 s
+    webhook timeout, a web worker killed), or a REST call whose process died. Held again for
+    the next answer, once; after that they stay as they are (better one unknown than a
+    message sent with every answer). Returns how many (committed)."""
+    before = (now or utcnow()) - STUCK_AFTER
+    stuck = (
+        ((Message.delivery == Delivery.QUEUED) & Message.external_id.is_(None))  # TwiML, no report since
+        | (Message.delivery == Delivery.SENDING)
+    )
+    result = session.execute(
+        update(Message)
+        .where(stuck, Message.delivery_at < before, Message.delivery_attempts < ATTEMPTS)
+        .values(delivery=Delivery.HELD, delivery_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]

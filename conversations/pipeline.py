@@ -179,8 +179,13 @@ def run_round(
 
     given_up = give_up(session, clock())
     for message in given_up:
-        if gave_up is not None:
+        if gave_up is None:
+            continue
+        try:
             gave_up(session, message)
+        except Exception:  # one resident's notice must not stop the round for the others
+            log.exception("could not tell the resident that message %s was given up", message.id)
+            session.rollback()
     answered = failed = 0
     for message in due(session, clock()):
         if not claim(session, message, clock(), lease_seconds):

@@ -52,11 +52,13 @@ def api_secret(rasa_token: str) -> str:
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
-    """The request did not reach the server (refused, unreachable, no connection in time)."""
+    """The server refused the connection: nothing listens there, so nothing was processed.
+    A connect timeout is not that: on loopback it means a live server whose backlog is full,
+    which may still take the request."""
     if isinstance(exc, requests.ConnectTimeout):
-        return True
+        return False
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+    return isinstance(reason, NewConnectionError) and isinstance(reason.__context__, ConnectionRefusedError)
 
 
 class RasaClient:

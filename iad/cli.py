@@ -147,6 +147,7 @@ def worker(once: bool, interval: int, opvolging_every: int) -> None:
     order, once each, and sends due follow-ups (conversations/opvolging.py)."""
     # the web app builds the front door and the channels' senders (WhatsApp): 0.65 s that
     # other commands need not pay
+    from conversations import outbox
     from conversations.opvolging import send_due
     from conversations.outbound import deliver
     from conversations.pipeline import run_round
@@ -166,6 +167,7 @@ def worker(once: bool, interval: int, opvolging_every: int) -> None:
             # the lease: a bot call, plus reading Rasa's record first
             lease = front_door.call_seconds + settings.rasa_timeout_seconds
             result = run_round(session, front_door.answer_pending, lease, gave_up=front_door.tell_gave_up)
+            result["outbox_held_again"] = outbox.sweep(session)  # answers that never reached Twilio
         if count % opvolging_every == 0:
             with session_scope() as session:
                 result["opvolging_sent"] = send_due(session, settings, deliver)
@@ -225,6 +227,9 @@ def serve(port: int | None, threads: int, workers: int | None) -> None:
     region: they share the database, the rate-limit store and the Rasa servers)."""
     settings = get_settings()
     workers = workers or int(os.environ.get("WEB_WORKERS", "1"))
+    if workers > 1 and settings.rate_limits_enabled and settings.rate_limit_storage_uri.startswith("memory://"):
+        # Each worker would count on its own: every limit, the login's too, times the workers.
+        raise click.UsageError("several web workers need RATE_LIMIT_STORAGE_URI=redis://... (shared rate limits)")
     if workers > 1:
         gunicorn = Path(sys.executable).with_name("gunicorn")
         bind = f"{settings.host}:{port or settings.port}"
@@ -272,6 +277,7 @@ def rasa() -> None:
 @click.option("--port", type=int, default=None)
 def rasa_run(port: int | None) -> None:
     settings = get_settings()
+    settings.check_secrets()  # outside development, no Rasa on a key made from the public default
     command = run_command(settings, port)
     os.chdir(PROJECT_ROOT)
     os.execve(command[0], command, run_env(settings))

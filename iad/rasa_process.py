@@ -136,8 +136,13 @@ def run_env(settings: Settings) -> dict:
     return {**rasa_env(settings), "IAD_RASA_JWT_SECRET": api_secret(settings.rasa_token)}
 
 
+# The app's own secrets, which Rasa never needs (its tracker store's password is in the
+# endpoints file it reads; its HTTP API key comes through run_env).
+_NOT_FOR_RASA = ("SECRET_KEY", "RASA_TOKEN", "TWILIO_AUTH_TOKEN", "PHONE_ENCRYPTION_KEY", "DATABASE_URL")
+
+
 def rasa_env(settings: Settings) -> dict:
-    env = dict(os.environ)
+    env = {name: value for name, value in os.environ.items() if name not in _NOT_FOR_RASA}
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["IAD_DATA_DIR"] = str(settings.data_dir)

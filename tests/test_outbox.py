@@ -8,6 +8,7 @@ door's own messages are what the resident gets."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
 
 from conversations import outbox
-from conversations.models import Conversation, Delivery, Message, Sender
+from conversations.models import Conversation, Delivery, Message, Sender, utcnow
 from conversations.outbound import DeliveryFailed, deliver
 from tests.test_whatsapp import PATH, _age_window, _staff_reply, bodies, conversations, send
 from tests.twilio_support import db_session, make_channel_app, signed_post, twilio_settings
@@ -236,3 +237,54 @@ def test_an_invitation_goes_out_even_when_an_earlier_message_was_held_for_anothe
     invitations = [call for call in twilio_api.requests if call["form"].get("ContentSid")]
     assert len(invitations) == 1
     assert bodies(send(client, "ja?"))[:3] == ["Eerste.", "Tweede.", "Derde."]
+
+
+def _stored(settings, **fields) -> tuple[object, Message]:
+    db = db_session(settings)
+    conversation = Conversation(channel="whatsapp")
+    db.add(conversation)
+    db.flush()
+    message = Message(conversation_id=conversation.id, sender=Sender.BOT, text="Een antwoord.", **fields)
+    db.add(message)
+    db.commit()
+    return db, message
+
+
+def test_an_answer_that_never_reached_twilio_is_held_again_once(wa_client, wa_settings):
+    db, message = _stored(wa_settings)
+    try:
+        [claimed] = outbox.claim(db, [message])  # in a TwiML answer that Twilio never got
+        assert claimed.delivery == Delivery.QUEUED
+        assert outbox.sweep(db) == 0  # not yet: Twilio reports within seconds
+        later = utcnow() + outbox.STUCK_AFTER + timedelta(minutes=1)
+        assert outbox.sweep(db, later) == 1
+        db.refresh(message)
+        assert message.delivery == Delivery.HELD
+        outbox.claim(db, [message])  # attempt 2, again no word from Twilio: left as it is
+        assert outbox.sweep(db, later + outbox.STUCK_AFTER * 2) == 0
+        db.refresh(message)
+        assert message.delivery == Delivery.QUEUED and message.delivery_attempts == 2
+    finally:
+        db.close()
+
+
+def test_a_report_after_a_timed_out_rest_call_means_twilio_has_it(wa_client, wa_settings):
+    db, message = _stored(wa_settings)
+    try:
+        attempt = outbox.reserve(db, message)
+        outbox.not_sent(db, message, attempt)  # our call timed out, but Twilio had taken it
+        outbox.record_status(db, message, "sent", "", attempt)
+        db.refresh(message)
+        assert message.delivery == Delivery.SENT  # not sent again with the next answer
+    finally:
+        db.close()
+
+
+def test_a_repeated_webhook_does_not_carry_again_what_the_rest_api_sent(wa_client, wa_settings):
+    db, message = _stored(wa_settings)
+    try:
+        attempt = outbox.reserve(db, message)
+        outbox.sent(db, message, attempt, "SM" + "7" * 32)
+        assert outbox.claim(db, [message], again=True) == []
+    finally:
+        db.close()

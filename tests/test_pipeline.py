@@ -326,3 +326,23 @@ def test_with_two_rasa_servers_a_conversation_keeps_its_own_and_moves_only_when_
         assert (own, "nu wel?") in first.heard
     finally:
         first.stop()
+
+
+def test_messages_given_up_in_different_rounds_get_one_notice(client, app, rasa, stack_settings):
+    cid = start(client)
+    rasa.down = True
+    say(client, cid, "eerste vraag")
+    say(client, cid, "tweede vraag")
+    session = db_session(stack_settings)
+    second = session.scalars(select(Message).where(Message.conversation_id == cid, Message.sender == "resident")).all()[
+        1
+    ]
+    second.created_at = utcnow() + timedelta(hours=2)  # sent two hours later
+    session.commit()
+    session.close()
+    # Rasa stays down: the first is given up a round before the second.
+    first_round = worker_round(app, stack_settings, later=pipeline.GIVE_UP_AFTER + timedelta(minutes=1), tell=True)
+    second_round = worker_round(app, stack_settings, later=pipeline.GIVE_UP_AFTER + timedelta(hours=3), tell=True)
+    assert first_round["given_up"] == 1 and second_round["given_up"] == 1
+    notices = [text for _, text, _ in history(stack_settings, cid) if "niet gelukt" in text]
+    assert len(notices) == 1

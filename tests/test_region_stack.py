@@ -63,10 +63,26 @@ def region(tmp_path_factory):
         pytest.fail("run `make setup` first: the trained Rasa model is missing")
     name = f"iad_region_{uuid.uuid4().hex[:8]}"
     admin = create_engine(f"{PG}/test", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}_rasa"'))
-    _empty_redis()
+    stacks: list = []  # the one started, once it is: stopped whatever happens
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}_rasa"'))
+        _empty_redis()
+        yield from _run_region(tmp_path_factory, settings, name, stacks)
+    finally:
+        try:
+            for stack in stacks:
+                stack.stop_all()
+        finally:
+            _empty_redis()
+            with admin.connect() as conn:
+                for db in (name, f"{name}_rasa"):
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def _run_region(tmp_path_factory, settings, name: str, stacks: list):
     tmp = tmp_path_factory.mktemp("region")
     env = {
         "IAD_ENV": "development",
@@ -76,6 +92,8 @@ def region(tmp_path_factory):
         "RATE_LIMIT_STORAGE_URI": f"{REDIS}/{LIMITS_DB}",
         "RASA_TOKEN": secrets.token_hex(16),
         "WEB_WORKERS": "2",
+        # A fixed window of an hour: the rate-limit test cannot straddle a window's edge.
+        "RATE_LIMIT_NEW_CONVERSATION": "30 per hour",
         "RASA_MODEL_DIR": str(settings.rasa_model_dir),
         "EMBEDDING_MODEL": str(settings.default_embedding_model_dir),
     }
@@ -97,17 +115,10 @@ def region(tmp_path_factory):
         log_dir=tmp / "logs",
         extra_env={**env, "IAD_DATA_DIR": str(tmp), "RATE_LIMITS_ENABLED": "true"},
     )
-    try:
-        stack.startup_seconds = stack.wait_until_up(timeout=240)
-        stack.database_url = env["DATABASE_URL"]
-        yield stack
-    finally:
-        stack.stop_all()
-        _empty_redis()
-        with admin.connect() as conn:
-            for db in (name, f"{name}_rasa"):
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        admin.dispose()
+    stacks.append(stack)
+    stack.startup_seconds = stack.wait_until_up(timeout=240)
+    stack.database_url = env["DATABASE_URL"]
+    yield stack
 
 
 def start(region) -> str:
@@ -180,6 +191,26 @@ def test_with_one_rasa_server_killed_its_conversations_go_on_on_the_other(region
     crisis = say(region, cid, "ik wil niet meer leven")
     assert time.monotonic() - started < 1.5
     assert crisis[0]["sender"] == "system" and "113" in crisis[0]["text"], crisis
+
+
+def test_a_killed_web_worker_loses_no_conversation_and_is_replaced(region):
+    cid = start(region)
+    assert say(region, cid, "hallo")
+    web = psutil.Process(region.processes["web"].pid)
+    victim = web.children()[0]
+    victim.send_signal(signal.SIGKILL)  # mid-conversation
+    # The other worker answers at once; the master starts a new one.
+    replies = say(region, cid, "ik heb een vraag over mijn huur")
+    assert any(m["sender"] == "bot" for m in replies), replies
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len([p for p in web.children() if p.pid != victim.pid]) < 2:
+        time.sleep(1)
+    assert len([p for p in web.children() if p.pid != victim.pid]) == 2
+    history = requests.get(f"{region.base_url}/api/chat/conversations/{cid}/messages", timeout=30).json()
+    assert [m["text"] for m in history["messages"] if m["sender"] == "resident"] == [
+        "hallo",
+        "ik heb een vraag over mijn huur",
+    ]
 
 
 def test_the_rate_limits_are_shared_by_the_web_workers(region):
