@@ -263,6 +263,7 @@ class FrontDoor:
     def _call_bot(
         self, conversation_id: str, slots: dict, new_session: bool, text: str, message_id: int
     ) -> list[BotReply]:
+        self.rasa.check_actions()  # before Rasa hears the message: kept and retried instead
         self.rasa.set_slots(conversation_id, slots, new_session=new_session)
         return self.rasa.send(conversation_id, text, message_id=message_id)
 

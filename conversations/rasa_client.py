@@ -64,6 +64,7 @@ def _never_sent(exc: requests.RequestException) -> bool:
 class RasaClient:
     def __init__(self, settings: Settings, session: requests.Session | None = None):
         self.servers = [url.strip().rstrip("/") for url in settings.rasa_url.split(",") if url.strip()]
+        self.action_server = settings.action_server_url.rstrip("/")
         self.secret = api_secret(settings.rasa_token)
         self.timeout = settings.rasa_timeout_seconds
         self.http = session or requests.Session()
@@ -151,6 +152,16 @@ class RasaClient:
             if event.get("event") == "action" and event.get("name") == "action_listen":
                 return replies
         raise BotUnavailable("the bot has not finished answering this message")
+
+    def check_actions(self) -> None:
+        """Raises BotUnavailable when the action server does not answer. Without it Rasa still
+        answers, but without any custom action: no services, no handover, often no reply at
+        all, and the message would count as answered."""
+        try:
+            response = self.http.get(f"{self.action_server}/health", timeout=2)
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            raise BotUnavailable(f"action server: {exc}") from exc
 
     def status(self) -> dict:
         """The first server's status; BotUnavailable when any server is not up."""

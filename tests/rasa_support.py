@@ -25,6 +25,9 @@ class StandInRasa:
         self.trackers: dict[str, list[dict]] = {}
         self.heard: list[tuple[str, str]] = []  # (conversation id, text) per REST message
         self.down = False  # every request gets a 503
+        # It stands in for the action server too (GET /health): down means connection refused
+        # there in the real stack; here its health check fails.
+        self.actions_down = False
         self.slow_seconds = 0.0  # a turn takes this long (the client may have given up by then)
         self.lock = threading.Lock()
         rasa = self
@@ -34,7 +37,7 @@ class StandInRasa:
 
             def _authorised(self) -> bool:
                 rasa.urls.append(self.path)
-                if rasa.secret is None or urlsplit(self.path).path.startswith("/webhooks/"):
+                if rasa.secret is None or urlsplit(self.path).path.startswith(("/webhooks/", "/health")):
                     return True
                 header = self.headers.get("Authorization", "")
                 try:
@@ -49,6 +52,8 @@ class StandInRasa:
                 if rasa.down:
                     return self._answer(503, {"error": "down"})
                 parts = urlsplit(self.path).path.strip("/").split("/")
+                if parts == ["health"]:
+                    return self._answer(503 if rasa.actions_down else 200, {"status": "ok"})
                 if parts == ["status"]:
                     return self._answer(200, {"model_file": "stand-in.tar.gz"})
                 if len(parts) == 3 and parts[0] == "conversations" and parts[2] == "tracker":

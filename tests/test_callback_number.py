@@ -21,6 +21,9 @@ class RecordingBot:
         self.heard: list[str] = []
         self.replies = replies or []
 
+    def check_actions(self):
+        pass
+
     def set_slots(self, conversation_id, slots, *, new_session=False):
         pass
 

@@ -279,6 +279,43 @@ def test_a_hung_rasa_answers_what_it_missed_once_and_in_order_when_it_wakes(stac
 
 
 # Last: it stops Rasa for the rest of the module.
+def test_a_hung_action_server_keeps_the_message_until_it_is_back(stack):
+    """The action server stopped with SIGSTOP mid-conversation. Rasa alone would answer
+    without its custom actions (no services, often nothing at all) and the message would
+    count as answered: instead it is kept, the resident hears so, and after SIGCONT the
+    worker has the bot answer it, once, with its actions."""
+    cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
+    say(stack, cid, "hallo")
+    actions = stack.processes["actions"]
+    os.killpg(actions.pid, signal.SIGSTOP)
+    try:
+        kept = say(stack, cid, "ik heb schulden en ik kom niet rond met mijn geld")
+        assert any("bewaard" in m["text"] for m in kept), kept
+    finally:
+        os.killpg(actions.pid, signal.SIGCONT)
+    engine = create_engine(stack.db_url)
+    query = text(
+        "SELECT count(b.id) FROM message r JOIN message b ON b.in_reply_to = r.id AND b.sender = 'bot' "
+        "WHERE r.conversation_id = :cid AND r.sender = 'resident' AND r.text LIKE 'ik heb schulden%'"
+    )
+    deadline = time.monotonic() + 90
+    answers = 0
+    while time.monotonic() < deadline and not answers:
+        with engine.connect() as conn:
+            answers = conn.execute(query, {"cid": cid}).scalar_one()
+        time.sleep(1)
+    assert answers >= 1, stack.tail("worker")
+    tracker = sqlite3.connect(stack.tracker_db)
+    heard = [
+        json.loads(row[0])["text"]
+        for row in tracker.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (cid,)
+        )
+    ]
+    tracker.close()
+    assert heard == ["hallo", "ik heb schulden en ik kom niet rond met mijn geld"]  # once, after it was back
+
+
 def test_with_rasa_killed_the_web_app_still_answers_and_loses_nothing(stack):
     cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
     say(stack, cid, "hallo")

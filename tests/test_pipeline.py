@@ -29,7 +29,9 @@ def rasa(settings):
 
 @pytest.fixture
 def stack_settings(settings, rasa, twilio_api):
-    return dataclasses.replace(twilio_settings(settings, twilio_api.url), rasa_url=rasa.url, rasa_timeout_seconds=1)
+    return dataclasses.replace(
+        twilio_settings(settings, twilio_api.url), rasa_url=rasa.url, action_server_url=rasa.url, rasa_timeout_seconds=1
+    )
 
 
 @pytest.fixture
@@ -346,3 +348,18 @@ def test_messages_given_up_in_different_rounds_get_one_notice(client, app, rasa,
     assert first_round["given_up"] == 1 and second_round["given_up"] == 1
     notices = [text for _, text, _ in history(stack_settings, cid) if "niet gelukt" in text]
     assert len(notices) == 1
+
+
+def test_with_the_action_server_down_a_message_is_kept_not_answered_without_its_actions(
+    client, app, rasa, stack_settings
+):
+    """Rasa answers without the action server, but without services, handover or often any
+    reply at all: the message must wait for the action server like for a Rasa that is down."""
+    cid = start(client)
+    rasa.actions_down = True
+    replies = say(client, cid, "ik heb schulden")
+    assert rasa.heard_texts(cid) == []  # not sent to a bot that cannot act on it
+    assert "bewaard" in replies[-1]["text"] and stack_settings.loket_phone in replies[-1]["text"]
+    rasa.actions_down = False
+    assert worker_round(app, stack_settings)["answered"] == 1
+    assert rasa.heard_texts(cid) == ["ik heb schulden"]
