@@ -70,7 +70,7 @@ class RasaClient:
         self.http = session or requests.Session()
         self._token: tuple[float, str] = (0.0, "")
 
-    def _auth(self) -> dict:
+    def auth_headers(self) -> dict:
         """The Authorization header for Rasa's HTTP API (bot/rasa_launch.py starts it with
         JWT): a token signed with RASA_TOKEN, as Rasa's admin role, valid TOKEN_SECONDS."""
         now = time.time()
@@ -94,7 +94,9 @@ class RasaClient:
                 *events,
                 {"event": "action", "name": "action_listen"},
             ]
-        self._post(conversation_id, f"/conversations/{conversation_id}/tracker/events", events, headers=self._auth())
+        self._post(
+            conversation_id, f"/conversations/{conversation_id}/tracker/events", events, headers=self.auth_headers()
+        )
 
     def send(self, conversation_id: str, text: str, *, message_id: int | None = None) -> list[BotReply]:
         body: dict = {"sender": conversation_id, "message": text}
@@ -123,7 +125,7 @@ class RasaClient:
                 conversation_id,
                 f"/conversations/{conversation_id}/tracker",
                 params={"include_events": "AFTER_RESTART"},
-                headers=self._auth(),
+                headers=self.auth_headers(),
             )
             events = response.json().get("events") or []
         except (requests.RequestException, ValueError, AttributeError) as exc:
@@ -164,16 +166,18 @@ class RasaClient:
             raise BotUnavailable(f"action server: {exc}") from exc
 
     def status(self) -> dict:
-        """The first server's status; BotUnavailable when any server is not up."""
-        statuses = []
+        """The status of the first server that answers; BotUnavailable when none does. With
+        several, one down still leaves the bot up (the others take its conversations), so a
+        load balancer that reads /health does not take the web app out for it."""
+        errors = []
         for server in self.servers:
             try:
-                response = self.http.get(f"{server}/status", headers=self._auth(), timeout=2)
+                response = self.http.get(f"{server}/status", headers=self.auth_headers(), timeout=2)
                 response.raise_for_status()
-                statuses.append(response.json())
+                return response.json()
             except (requests.RequestException, ValueError) as exc:
-                raise BotUnavailable(f"{server}: {exc}") from exc
-        return statuses[0]
+                errors.append(f"{server}: {exc}")
+        raise BotUnavailable("; ".join(errors))
 
     def servers_for(self, conversation_id: str) -> list[str]:
         """This conversation's own server first, then the others in turn."""

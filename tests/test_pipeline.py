@@ -326,6 +326,7 @@ def test_with_two_rasa_servers_a_conversation_keeps_its_own_and_moves_only_when_
         second.stop()
         assert client.send(own, "nu wel?")[0].text == "Antwoord op: nu wel?"
         assert (own, "nu wel?") in first.heard
+        assert client.status()["model_file"]  # the bot is up while one of its servers is
     finally:
         first.stop()
 
