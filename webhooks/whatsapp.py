@@ -23,7 +23,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -357,6 +357,10 @@ def make_sender(settings: Settings):
         if in_window(conversation):
             waiting = [m for m in outbox.held(session, conversation) if m.id < message.id]
             for each in [*waiting, message]:
+                if not whatsapp_texts(each):
+                    each.delivery = Delivery.INTERNAL  # nothing to say on WhatsApp (a bot payload only)
+                    session.commit()
+                    continue
                 attempt = outbox.reserve(session, each)
                 if attempt is None:
                     continue  # another answer or call has it
@@ -379,17 +383,33 @@ def make_sender(settings: Settings):
             )
         # The template only invites the resident to answer; the text itself waits (held)
         # until they do, because WhatsApp allows no free text outside the window.
-        last = conversation.last_resident_message_at
-        invited = conversation.invited_at
-        if invited is not None and (last is None or as_utc(invited) > as_utc(last)):
+        # One invitation per silence, taken with a conditional UPDATE: the worker and an inbox
+        # reply at the same moment do not both send one.
+        previous = conversation.invited_at
+        taken = session.execute(
+            update(Conversation)
+            .where(
+                Conversation.id == conversation.id,
+                Conversation.invited_at.is_(None) | (Conversation.invited_at <= Conversation.last_resident_message_at),
+            )
+            .values(invited_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.commit()
+        if not taken:
             return  # invited already since they last wrote: one invitation is enough
-        client.messages.create(
-            content_sid=settings.whatsapp_template_sid,
-            content_variables=json.dumps({"1": settings.loket_name}),
-            from_=settings.twilio_whatsapp_from,
-            to=f"whatsapp:{number}",
-        )
-        conversation.invited_at = utcnow()
+        try:
+            client.messages.create(
+                content_sid=settings.whatsapp_template_sid,
+                content_variables=json.dumps({"1": settings.loket_name}),
+                from_=settings.twilio_whatsapp_from,
+                to=f"whatsapp:{number}",
+            )
+        except Exception:
+            session.execute(update(Conversation).where(Conversation.id == conversation.id).values(invited_at=previous))
+            session.commit()  # no invitation went out: the next message may try again
+            raise
+        session.refresh(conversation)
         session.add(
             outbox.note(
                 message,
