@@ -11,6 +11,7 @@ import inbox
 from conversations.front_door import FrontDoor
 from conversations.outbound import deliver
 from conversations.rasa_client import RasaClient
+from core import log_privacy
 from core.config import Settings, get_settings
 from core.db import get_engine, session_factory
 from handover.regie import forget
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_privacy.install()  # no conversation id (a web resident's key) in any log line
 
     make_session = session_factory(get_engine(settings.database_url))
     app.extensions["front_door"] = FrontDoor(

@@ -29,10 +29,14 @@ from bot.actions.handover import (  # noqa: F401
     ValidateHandoverForm,
 )
 from bot.actions.opvolging import ActionAskOpvolging, ActionOpvolgingPlannen  # noqa: F401
+from core import log_privacy
 
 # Aliased: a bare "levensgebieden" here would hide the submodule bot.actions.levensgebieden.
 from understanding import levensgebieden as learned_levensgebieden
 from understanding import signalen as learned_signalen
+
+# rasa-sdk has set up its logging before it imports the actions: no conversation id in it.
+log_privacy.install()
 
 
 def _warm_up() -> None:
