@@ -118,7 +118,21 @@ def _run_region(tmp_path_factory, settings, name: str, stacks: list):
     stacks.append(stack)
     stack.startup_seconds = stack.wait_until_up(timeout=240)
     stack.database_url = env["DATABASE_URL"]
+    # /health is up as soon as one Rasa server answers (the other takes its conversations):
+    # these tests want both.
+    rasa = client(stack)
+    deadline = time.monotonic() + 180
+    while not all(_answers(rasa, server) for server in rasa.servers):
+        assert time.monotonic() < deadline, stack.tail("rasa") + stack.tail("rasa-2")
+        time.sleep(1)
     yield stack
+
+
+def _answers(rasa: RasaClient, server: str) -> bool:
+    try:
+        return requests.get(f"{server}/status", headers=rasa.auth_headers(), timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def start(region) -> str:
@@ -146,9 +160,7 @@ def test_the_region_runs_two_web_workers_and_two_rasa_servers_with_a_redis_lock_
     web = psutil.Process(region.processes["web"].pid)
     assert "iad.wsgi:app" in web.cmdline() and len(web.children()) == 2  # gunicorn and its two workers
     rasa = client(region)
-    assert len(rasa.servers) == 2
-    for server in rasa.servers:  # both up
-        assert requests.get(f"{server}/status", headers=rasa.auth_headers(), timeout=10).status_code == 200
+    assert len(rasa.servers) == 2 and all(_answers(rasa, server) for server in rasa.servers)  # both up
     for part in ("rasa", "rasa-2"):
         command = psutil.Process(region.processes[part].pid).cmdline()
         endpoints = command[command.index("--endpoints") + 1]
