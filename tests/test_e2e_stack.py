@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from conversations.rasa_client import BotUnavailable, RasaClient
 from core.config import get_settings
 from iad.rasa_process import model_path
-from measure.stack import start_stack
+from measure.stack import IAD, start_stack
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e
@@ -314,6 +314,47 @@ def test_a_hung_action_server_keeps_the_message_until_it_is_back(stack):
     ]
     tracker.close()
     assert heard == ["hallo", "ik heb schulden en ik kom niet rond met mijn geld"]  # once, after it was back
+
+
+def test_a_killed_queue_worker_loses_nothing_and_its_successor_answers_once(stack):
+    """The worker SIGKILLed while a message waits for the bot (the action server hung): the
+    message stays kept, and a new worker answers it once."""
+    cid = requests.post(f"{stack.base_url}/api/chat/conversations", timeout=30).json()["conversation_id"]
+    say(stack, cid, "hallo")
+    actions = stack.processes["actions"]
+    os.killpg(actions.pid, signal.SIGSTOP)
+    try:
+        kept = say(stack, cid, "ik zoek een cursus Nederlands voor mijn moeder")
+        assert any("bewaard" in m["text"] for m in kept), kept
+        worker = stack.processes.pop("worker")
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        os.killpg(actions.pid, signal.SIGCONT)
+    engine = create_engine(stack.db_url)
+    query = text(
+        "SELECT count(b.id) FROM message r JOIN message b ON b.in_reply_to = r.id AND b.sender = 'bot' "
+        "WHERE r.conversation_id = :cid AND r.sender = 'resident' AND r.text LIKE 'ik zoek een cursus%'"
+    )
+    time.sleep(3)
+    with engine.connect() as conn:
+        assert conn.execute(query, {"cid": cid}).scalar_one() == 0  # no worker: it waits, kept
+    stack.start("worker", [IAD, "worker", "--interval", "1"])
+    deadline, answers = time.monotonic() + 90, 0
+    while time.monotonic() < deadline and not answers:
+        with engine.connect() as conn:
+            answers = conn.execute(query, {"cid": cid}).scalar_one()
+        time.sleep(1)
+    assert answers >= 1, stack.tail("worker")
+    tracker = sqlite3.connect(stack.tracker_db)
+    heard = [
+        json.loads(row[0])["text"]
+        for row in tracker.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (cid,)
+        )
+    ]
+    tracker.close()
+    assert heard == ["hallo", "ik zoek een cursus Nederlands voor mijn moeder"]  # once
 
 
 def test_with_rasa_killed_the_web_app_still_answers_and_loses_nothing(stack):
