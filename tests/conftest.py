@@ -57,8 +57,7 @@ def twilio_api():
     api.stop()
 
 
-@pytest.fixture
-def app(settings):
+def make_app(settings):
     from core.db import Base, get_engine
     from iad.app import create_app
     from iad.tables import import_all_models
@@ -68,6 +67,18 @@ def app(settings):
     app = create_app(settings)
     app.config["TESTING"] = True
     return app
+
+
+@pytest.fixture
+def app(settings):
+    return make_app(settings)
+
+
+@pytest.fixture
+def unlimited_app(settings):
+    """The app without its rate limits, for tests that send hundreds of requests in seconds
+    (fuzzing, property tests); the limits have their own tests."""
+    return make_app(dataclasses.replace(settings, rate_limits_enabled=False))
 
 
 @pytest.fixture

@@ -31,19 +31,9 @@ CHECKS = [
 
 
 @pytest.fixture
-def chat_app(settings):
-    from core.db import Base, get_engine
-    from iad.app import create_app
-    from iad.tables import import_all_models
-
-    # Without rate limits: the fuzzer sends hundreds of requests in seconds (the limits have
-    # their own tests); the bot is down, so every message is kept for later.
-    settings = dataclasses.replace(settings, rate_limits_enabled=False)
-    import_all_models()
-    Base.metadata.create_all(get_engine(settings.database_url))
-    app = create_app(settings)
-    app.config["TESTING"] = True
-    return app
+def chat_app(unlimited_app):
+    # The bot is down here, so every message is kept for later.
+    return unlimited_app
 
 
 @pytest.fixture

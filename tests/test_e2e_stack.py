@@ -139,6 +139,34 @@ def test_crisis_on_the_first_message_is_answered_once_with_the_number_first(stac
     assert any(m["sender"] == "bot" for m in replies), replies
 
 
+def heard_by_rasa(stack, cid: str) -> list[str]:
+    """The resident texts in Rasa's own record of the conversation, in order."""
+    tracker = sqlite3.connect(stack.tracker_db)
+    try:
+        rows = tracker.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (cid,))
+        return [json.loads(row[0])["text"] for row in rows]
+    finally:
+        tracker.close()
+
+
+def bot_answers(stack, cid: str, resident_text_like: str) -> int:
+    """How many bot messages answer the resident message(s) whose text is LIKE the pattern."""
+    query = text(
+        "SELECT count(b.id) FROM message r JOIN message b ON b.in_reply_to = r.id AND b.sender = 'bot' "
+        "WHERE r.conversation_id = :cid AND r.sender = 'resident' AND r.text LIKE :like"
+    )
+    with create_engine(stack.db_url).connect() as conn:
+        return conn.execute(query, {"cid": cid, "like": resident_text_like}).scalar_one()
+
+
+def wait_for_bot_answers(stack, cid: str, resident_text_like: str, seconds: float = 90) -> int:
+    """bot_answers once there is one (the worker answers on its own time), or 0 after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (answers := bot_answers(stack, cid, resident_text_like)) == 0 and time.monotonic() < deadline:
+        time.sleep(1)
+    return answers
+
+
 def rasa_events(stack, cid: str) -> int:
     with sqlite3.connect(stack.tracker_db) as conn:
         return conn.execute("SELECT count(*) FROM events WHERE sender_id = ?", (cid,)).fetchone()[0]
@@ -266,14 +294,7 @@ def test_a_hung_rasa_answers_what_it_missed_once_and_in_order_when_it_wakes(stac
     assert answered[1][0] == "ik zoek hulp bij mijn administratie" and answered[1][1] >= 1, stack.tail("worker")
     # In Rasa's own record each message was heard once. (The crisis message may reach Rasa
     # before the one that waited for a retry: a crisis is not held back behind it.)
-    tracker = sqlite3.connect(stack.tracker_db)
-    heard = [
-        json.loads(row[0])["text"]
-        for row in tracker.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (cid,)
-        )
-    ]
-    tracker.close()
+    heard = heard_by_rasa(stack, cid)
     assert heard[0] == "hallo" and "ik zoek hulp bij mijn administratie" in heard
     assert len(heard) == len(set(heard))  # nothing twice
 
@@ -293,26 +314,8 @@ def test_a_hung_action_server_keeps_the_message_until_it_is_back(stack):
         assert any("bewaard" in m["text"] for m in kept), kept
     finally:
         os.killpg(actions.pid, signal.SIGCONT)
-    engine = create_engine(stack.db_url)
-    query = text(
-        "SELECT count(b.id) FROM message r JOIN message b ON b.in_reply_to = r.id AND b.sender = 'bot' "
-        "WHERE r.conversation_id = :cid AND r.sender = 'resident' AND r.text LIKE 'ik heb schulden%'"
-    )
-    deadline = time.monotonic() + 90
-    answers = 0
-    while time.monotonic() < deadline and not answers:
-        with engine.connect() as conn:
-            answers = conn.execute(query, {"cid": cid}).scalar_one()
-        time.sleep(1)
-    assert answers >= 1, stack.tail("worker")
-    tracker = sqlite3.connect(stack.tracker_db)
-    heard = [
-        json.loads(row[0])["text"]
-        for row in tracker.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (cid,)
-        )
-    ]
-    tracker.close()
+    assert wait_for_bot_answers(stack, cid, "ik heb schulden%") >= 1, stack.tail("worker")
+    heard = heard_by_rasa(stack, cid)
     assert heard == ["hallo", "ik heb schulden en ik kom niet rond met mijn geld"]  # once, after it was back
 
 
@@ -331,29 +334,11 @@ def test_a_killed_queue_worker_loses_nothing_and_its_successor_answers_once(stac
         worker.wait(timeout=10)
     finally:
         os.killpg(actions.pid, signal.SIGCONT)
-    engine = create_engine(stack.db_url)
-    query = text(
-        "SELECT count(b.id) FROM message r JOIN message b ON b.in_reply_to = r.id AND b.sender = 'bot' "
-        "WHERE r.conversation_id = :cid AND r.sender = 'resident' AND r.text LIKE 'ik zoek een cursus%'"
-    )
     time.sleep(3)
-    with engine.connect() as conn:
-        assert conn.execute(query, {"cid": cid}).scalar_one() == 0  # no worker: it waits, kept
+    assert bot_answers(stack, cid, "ik zoek een cursus%") == 0  # no worker: it waits, kept
     stack.start("worker", [IAD, "worker", "--interval", "1"])
-    deadline, answers = time.monotonic() + 90, 0
-    while time.monotonic() < deadline and not answers:
-        with engine.connect() as conn:
-            answers = conn.execute(query, {"cid": cid}).scalar_one()
-        time.sleep(1)
-    assert answers >= 1, stack.tail("worker")
-    tracker = sqlite3.connect(stack.tracker_db)
-    heard = [
-        json.loads(row[0])["text"]
-        for row in tracker.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (cid,)
-        )
-    ]
-    tracker.close()
+    assert wait_for_bot_answers(stack, cid, "ik zoek een cursus%") >= 1, stack.tail("worker")
+    heard = heard_by_rasa(stack, cid)
     assert heard == ["hallo", "ik zoek een cursus Nederlands voor mijn moeder"]  # once
 
 

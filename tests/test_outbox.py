@@ -19,18 +19,17 @@ from twilio.base.exceptions import TwilioRestException
 from conversations import outbox
 from conversations.models import Conversation, Delivery, Message, Sender, utcnow
 from conversations.outbound import DeliveryFailed, deliver
-from tests.test_whatsapp import PATH, _age_window, _staff_reply, bodies, conversations, send
+from tests.test_whatsapp import (  # noqa: F401  (wa_client, wa_settings: fixtures)
+    PATH,
+    _age_window,
+    _staff_reply,
+    bodies,
+    conversations,
+    send,
+    wa_client,
+    wa_settings,
+)
 from tests.twilio_support import db_session, make_channel_app, signed_post, twilio_settings
-
-
-@pytest.fixture
-def wa_settings(settings, twilio_api):
-    return twilio_settings(settings, twilio_api.url)
-
-
-@pytest.fixture
-def wa_client(wa_settings):
-    return make_channel_app(wa_settings).test_client()
 
 
 def actions(response) -> list[str | None]:

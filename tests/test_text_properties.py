@@ -127,16 +127,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @pytest.fixture
-def unlimited_client(settings):
-    """The app without its rate limits: hypothesis sends many messages in a moment."""
-    from core.db import Base, get_engine
-    from iad.app import create_app
-    from iad.tables import import_all_models
-
-    settings = dataclasses.replace(settings, rate_limits_enabled=False)
-    import_all_models()
-    Base.metadata.create_all(get_engine(settings.database_url))
-    return create_app(settings).test_client()
+def unlimited_client(unlimited_app):
+    return unlimited_app.test_client()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
