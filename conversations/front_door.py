@@ -29,7 +29,7 @@ from core.config import Settings
 from core.crisis import POSSIBLE, crisis_reply, safety_buttons, safety_no, safety_question
 from core.messages import text as catalogue_text
 from core.taxonomy import merge_words
-from core.timefmt import day_and_date, local
+from core.timefmt import day_text, local
 from understanding.answers import NO, YES, yes_or_no
 from understanding.crisis import CrisisVerdict
 from understanding.crisis import detect as detect_crisis
@@ -374,14 +374,13 @@ class FrontDoor:
             return None
         lang = conversation.language or "nl"
         sent = local(message.created_at)
-        day = day_and_date(sent) if lang != "en" else f"{sent:%A} {sent.day} {sent:%B}"  # %A/%B: C locale
         notice = self._system(
             conversation,
             message,
             catalogue_text(
                 "bot_down.gave_up",
                 lang,
-                when=f"{day} {sent:%H:%M}",
+                when=f"{day_text(sent, lang)} {sent:%H:%M}",
                 loket=self.settings.loket_name,
                 phone=self.settings.loket_phone,
                 hours=self.settings.loket_hours,

@@ -84,6 +84,11 @@ def day_and_date(moment: datetime) -> str:
     return f"{DAYS[moment.weekday()]} {moment.day} {MONTHS[moment.month - 1]}"
 
 
+def day_text(moment: datetime, lang: str) -> str:
+    """The day in the resident's language: 'vrijdag 17 mei', 'Friday 17 May'."""
+    return day_and_date(moment) if lang != "en" else f"{moment:%A} {moment.day} {moment:%B}"  # %A/%B: C locale
+
+
 def dutch_deadline(moment: datetime, now: datetime | None = None) -> str:
     """For residents: 'vandaag vóór 16:00', 'morgen vóór 12:00', 'vrijdag 17 mei vóór 09:00'."""
     return deadline_text(moment, "nl", now)
@@ -92,8 +97,7 @@ def dutch_deadline(moment: datetime, now: datetime | None = None) -> str:
 def deadline_text(moment: datetime, lang: str, now: datetime | None = None) -> str:
     """The promise in the resident's language: 'morgen vóór 12:00', 'Monday 7 December before 12:00'."""
     kind, m = deadline_day(moment, now)
-    day = day_and_date(m) if lang != "en" else f"{m:%A} {m.day} {m:%B}"  # %A/%B: C locale, English
-    return text(f"deadline.{kind}", lang, day=day, time=f"{m:%H:%M}")
+    return text(f"deadline.{kind}", lang, day=day_text(m, lang), time=f"{m:%H:%M}")
 
 
 def duration(delta: timedelta) -> str:

@@ -9,7 +9,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from conversations.models import Message, Sender, utcnow
-from conversations.outbound import deliver
+from conversations.outbound import Outbound
 from core.config import get_settings
 from core.messages import text
 from handover import audit
@@ -18,7 +18,7 @@ from handover.models import HandoverTicket
 log = logging.getLogger(__name__)
 
 
-def tell_melder(session: Session, ticket: HandoverTicket) -> Message | None:
+def tell_melder(session: Session, ticket: HandoverTicket, outbound: Outbound) -> Message | None:
     """Stores the message in the melder's conversation and delivers it (WhatsApp outside the
     24-hour window goes through the approved template, see webhooks/whatsapp.py; the web widget
     shows it when the melder comes back). None when there is nothing to send: not a melding, not
@@ -42,7 +42,7 @@ def tell_melder(session: Session, ticket: HandoverTicket) -> Message | None:
     ticket.terugkoppeling_at = utcnow()
     audit.record(session, "terugkoppeling_sent", ticket=ticket, detail={"message_id": message.id})
     try:
-        deliver(session, conversation, message)
+        outbound.deliver(session, conversation, message)
     except Exception:  # stored all the same: the melder sees it when they come back to the chat
         log.warning("terugkoppeling for ticket %s not delivered on %s", ticket.id, conversation.channel, exc_info=True)
     return message

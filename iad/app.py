@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 import inbox
 from conversations.front_door import FrontDoor
-from conversations.outbound import deliver
+from conversations.outbound import Outbound
 from conversations.rasa_client import RasaClient
 from core import log_privacy
 from core.config import Settings, get_settings
@@ -41,13 +41,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     log_privacy.install()  # no conversation id (a web resident's key) in any log line
 
     make_session = session_factory(get_engine(settings.database_url))
+    # The channels' senders (WhatsApp registers its own in init_channels); the front door, the
+    # inbox and the worker send through it.
+    outbound = app.extensions["outbound"] = Outbound()
     app.extensions["front_door"] = FrontDoor(
         settings,
         RasaClient(settings),
         forget=forget,
         on_crisis=raise_for_crisis,
         session_factory=make_session,
-        deliver=deliver,
+        deliver=outbound.deliver,
     )
 
     @app.before_request

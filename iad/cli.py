@@ -149,7 +149,6 @@ def worker(once: bool, interval: int, opvolging_every: int) -> None:
     # other commands need not pay
     from conversations import outbox
     from conversations.opvolging import send_due
-    from conversations.outbound import deliver
     from conversations.pipeline import run_round
     from iad.app import create_app
 
@@ -157,7 +156,7 @@ def worker(once: bool, interval: int, opvolging_every: int) -> None:
     # get the CPU first, also while everything starts.
     os.nice(10)
     settings = get_settings()
-    app = create_app(settings)  # registers the channel senders (WhatsApp) that deliver() uses
+    app = create_app(settings)  # with the channels' senders (WhatsApp) for the follow-ups
     front_door = app.extensions["front_door"]
     count = 0
 
@@ -170,7 +169,7 @@ def worker(once: bool, interval: int, opvolging_every: int) -> None:
             result["outbox_held_again"] = outbox.sweep(session)  # answers that never reached Twilio
         if count % opvolging_every == 0:
             with session_scope() as session:
-                result["opvolging_sent"] = send_due(session, settings, deliver)
+                result["opvolging_sent"] = send_due(session, settings, app.extensions["outbound"].deliver)
         count += 1
         return {k: v for k, v in result.items() if v}
 

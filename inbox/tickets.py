@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from conversations.addresses import resident_address
 from conversations.models import Message, Status, as_utc, utcnow
-from conversations.outbound import DeliveryFailed, hand_back, send_staff_reply, take_over
+from conversations.outbound import DeliveryFailed, Outbound, hand_back, take_over
 from core.timefmt import duration
 from handover import audit
 from handover.models import (
@@ -195,7 +195,9 @@ def change_status(
     closing_reason: str | None = None,
     closing_note: str | None = None,
     ip: str | None = None,
+    outbound: Outbound,
 ) -> None:
+    """outbound: the app's channel senders, for the terugkoppeling to a melder."""
     if status not in STATUSES:
         raise TicketError("Onbekende status.")
     if status == ticket.status:
@@ -225,10 +227,12 @@ def change_status(
     ticket.status = status
     audit.record(session, "status_changed", user=user, ticket=ticket, detail=detail, ip=ip)
     if status == TicketStatus.AFGEROND and ticket.is_melding:
-        tell_melder(session, ticket)  # only when the melder asked for it, and only once
+        tell_melder(session, ticket, outbound)  # only when the melder asked for it, and only once
 
 
-def reply(session: Session, ticket: HandoverTicket, user: StaffUser, text: str, ip: str | None = None) -> Message:
+def reply(
+    session: Session, ticket: HandoverTicket, user: StaffUser, text: str, ip: str | None = None, *, outbound: Outbound
+) -> Message:
     """Sends a message to the resident on their channel; the bot pauses for this conversation.
     Raises conversations.outbound.DeliveryFailed when the channel refused (the message is kept)."""
     _ensure_open(ticket)
@@ -243,7 +247,7 @@ def reply(session: Session, ticket: HandoverTicket, user: StaffUser, text: str, 
     if ticket.status == TicketStatus.NIEUW:
         ticket.status = TicketStatus.OPGEPAKT
     try:
-        message = send_staff_reply(session, conversation, text, author=user.display_name)
+        message = outbound.send_staff_reply(session, conversation, text, author=user.display_name)
     except DeliveryFailed:
         # Stored but not delivered: audited, and the SLA clock keeps running.
         audit.record(

@@ -440,6 +440,7 @@ def change_status(ticket_id: int):
             closing_reason=f.closing_reason.data or None,
             closing_note=f.closing_note.data,
             ip=_ip(),
+            outbound=current_app.extensions["outbound"],
         )
 
     return _act(ticket_id, StatusForm, "status", apply, "Status gewijzigd.")
@@ -452,7 +453,7 @@ def reply(ticket_id: int):
         ticket_id,
         ReplyForm,
         "reply",
-        lambda t, f: tickets.reply(g.db, t, g.staff, f.text.data, _ip()),
+        lambda t, f: tickets.reply(g.db, t, g.staff, f.text.data, _ip(), outbound=current_app.extensions["outbound"]),
         "Bericht verstuurd. De assistent is gepauzeerd voor dit gesprek.",
     )
 

@@ -21,6 +21,7 @@ from bot.actions.handover import (
     classify_urgentie,
     classify_weet,
 )
+from conversations.outbound import Outbound
 from tests.test_bot_handover import conversation, database, run, tickets, tracker  # noqa: F401 (fixture)
 
 MELDING = {
@@ -173,9 +174,9 @@ def test_closing_the_melding_tells_the_melder_once_without_details(database):
         user = StaffUser(username="els", display_name="Els", password_hash="x", role="medewerker")
         session.add(user)
         session.flush()
-        change_status(session, ticket, user, "afgerond", closing_reason="hulp_gestart")
-        change_status(session, ticket, user, "opgepakt")  # reopened
-        change_status(session, ticket, user, "afgerond", closing_reason="hulp_gestart")
+        change_status(session, ticket, user, "afgerond", closing_reason="hulp_gestart", outbound=Outbound())
+        change_status(session, ticket, user, "opgepakt", outbound=Outbound())  # reopened
+        change_status(session, ticket, user, "afgerond", closing_reason="hulp_gestart", outbound=Outbound())
         sent = [m for m in session.get(Conversation, cid).messages if m.sender == Sender.STAFF]
         assert len(sent) == 1 and ticket.terugkoppeling_at is not None
         assert ticket.reference in sent[0].text and "Over de persoon zelf kunnen wij niets vertellen" in sent[0].text
@@ -195,7 +196,7 @@ def test_no_terugkoppeling_when_not_asked_for(database):
         user = StaffUser(username="els", display_name="Els", password_hash="x", role="medewerker")
         session.add(user)
         session.flush()
-        change_status(session, ticket, user, "afgerond", closing_reason="vraag_beantwoord")
+        change_status(session, ticket, user, "afgerond", closing_reason="vraag_beantwoord", outbound=Outbound())
         assert not [m for m in session.get(Conversation, cid).messages if m.sender == Sender.STAFF]
         assert ticket.terugkoppeling_at is None
 

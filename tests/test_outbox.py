@@ -18,18 +18,21 @@ from twilio.base.exceptions import TwilioRestException
 
 from conversations import outbox
 from conversations.models import Conversation, Delivery, Message, Sender, utcnow
-from conversations.outbound import DeliveryFailed, deliver
-from tests.test_whatsapp import (  # noqa: F401  (wa_client, wa_settings: fixtures)
+from conversations.outbound import DeliveryFailed
+from tests.test_whatsapp import (  # noqa: F401  (wa_client, wa_settings, template_*: fixtures)
     PATH,
     _age_window,
     _staff_reply,
     bodies,
     conversations,
     send,
+    template_client,
+    template_settings,
     wa_client,
     wa_settings,
+    whatsapp_outbound,
 )
-from tests.twilio_support import db_session, make_channel_app, signed_post, twilio_settings
+from tests.twilio_support import db_session, signed_post
 
 
 def actions(response) -> list[str | None]:
@@ -115,7 +118,7 @@ def test_a_reply_the_rest_api_refused_is_held_and_goes_with_the_next_answer(wa_c
         db.flush()
         twilio_api.fail_with = 500
         with pytest.raises(TwilioRestException):
-            deliver(db, db.get(Conversation, conversation.id), late)
+            whatsapp_outbound(wa_settings).deliver(db, db.get(Conversation, conversation.id), late)
         db.commit()
         late_id = late.id
     finally:
@@ -128,18 +131,14 @@ def test_a_reply_the_rest_api_refused_is_held_and_goes_with_the_next_answer(wa_c
     assert stored.delivery == Delivery.QUEUED
 
 
-def test_outside_the_window_one_invitation_for_several_waiting_messages(settings, twilio_api):
-    import dataclasses
-
-    wa_settings = dataclasses.replace(twilio_settings(settings, twilio_api.url), whatsapp_template_sid="HX" + "2" * 32)
-    client = make_channel_app(wa_settings).test_client()
-    send(client, "hallo")
-    [conversation] = conversations(wa_settings)
-    _age_window(wa_settings, conversation.id)
-    _staff_reply(wa_settings, conversation.id, "Eerste bericht.")
-    _staff_reply(wa_settings, conversation.id, "Tweede bericht.")
+def test_outside_the_window_one_invitation_for_several_waiting_messages(template_settings, template_client, twilio_api):
+    send(template_client, "hallo")
+    [conversation] = conversations(template_settings)
+    _age_window(template_settings, conversation.id)
+    _staff_reply(template_settings, conversation.id, "Eerste bericht.")
+    _staff_reply(template_settings, conversation.id, "Tweede bericht.")
     assert [bool(call["form"].get("ContentSid")) for call in twilio_api.requests] == [True]
-    replies = bodies(send(client, "ok"))
+    replies = bodies(send(template_client, "ok"))
     assert replies[:2] == ["Eerste bericht.", "Tweede bericht."]
 
 
@@ -219,23 +218,21 @@ def test_a_failure_reported_before_the_rest_call_returned_is_not_overwritten(wa_
         db.close()
 
 
-def test_an_invitation_goes_out_even_when_an_earlier_message_was_held_for_another_reason(settings, twilio_api):
-    import dataclasses
-
-    wa_settings = dataclasses.replace(twilio_settings(settings, twilio_api.url), whatsapp_template_sid="HX" + "2" * 32)
-    client = make_channel_app(wa_settings).test_client()
-    send(client, "hallo")
-    [conversation] = conversations(wa_settings)
+def test_an_invitation_goes_out_even_when_an_earlier_message_was_held_for_another_reason(
+    template_settings, template_client, twilio_api
+):
+    send(template_client, "hallo")
+    [conversation] = conversations(template_settings)
     twilio_api.fail_with = 500  # Twilio is down: held, no invitation needed (inside the window)
     with pytest.raises(DeliveryFailed):
-        _staff_reply(wa_settings, conversation.id, "Eerste.")
+        _staff_reply(template_settings, conversation.id, "Eerste.")
     twilio_api.fail_with = None
-    _age_window(wa_settings, conversation.id)
-    _staff_reply(wa_settings, conversation.id, "Tweede.")
-    _staff_reply(wa_settings, conversation.id, "Derde.")
+    _age_window(template_settings, conversation.id)
+    _staff_reply(template_settings, conversation.id, "Tweede.")
+    _staff_reply(template_settings, conversation.id, "Derde.")
     invitations = [call for call in twilio_api.requests if call["form"].get("ContentSid")]
     assert len(invitations) == 1
-    assert bodies(send(client, "ja?"))[:3] == ["Eerste.", "Tweede.", "Derde."]
+    assert bodies(send(template_client, "ja?"))[:3] == ["Eerste.", "Tweede.", "Derde."]
 
 
 def _stored(settings, **fields) -> tuple[object, Message]:

@@ -3,6 +3,7 @@ answers to bad input, and staff replies through the real twilio client to a loca
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from conversations.addresses import AddressBook, AddressKeyError, address_book, normalise_address, resident_address
 from conversations.models import Conversation, Message, Sender, Status, utcnow
-from conversations.outbound import DeliveryFailed, send_staff_reply, take_over
+from conversations.outbound import DeliveryFailed, Outbound, take_over
 from tests.twilio_support import (
     PUBLIC_BASE_URL,
     TEST_AUTH_TOKEN,
@@ -25,7 +26,7 @@ from tests.twilio_support import (
     twilio_settings,
 )
 from webhooks.choices import match_choice
-from webhooks.whatsapp import CHUNK_CHARS, split_message, whatsapp_texts
+from webhooks.whatsapp import CHUNK_CHARS, make_sender, split_message, whatsapp_texts
 
 PATH = "/webhooks/twilio/whatsapp"
 RESIDENT = "whatsapp:+31612345678"
@@ -44,6 +45,20 @@ def wa_settings(settings, twilio_api):
 @pytest.fixture
 def wa_client(wa_settings):
     return make_channel_app(wa_settings).test_client()
+
+
+TEMPLATE_SID = "HX" + "2" * 32
+
+
+@pytest.fixture
+def template_settings(wa_settings):
+    """WhatsApp with an approved template that invites the resident outside the 24-hour window."""
+    return dataclasses.replace(wa_settings, whatsapp_template_sid=TEMPLATE_SID)
+
+
+@pytest.fixture
+def template_client(template_settings):
+    return make_channel_app(template_settings).test_client()
 
 
 def send(client, body: str = "", sid: str | None = None, sender: str = RESIDENT, **extra):
@@ -275,13 +290,19 @@ def test_long_replies_are_split_between_sentences():
 # --- staff replies through the REST API -----------------------------------------------------
 
 
+def whatsapp_outbound(settings) -> Outbound:
+    """What the app factory sends with: the WhatsApp sender (webhooks/whatsapp.py) registered."""
+    return Outbound({"whatsapp": make_sender(settings)})
+
+
 def _staff_reply(settings, conversation_id: str, text: str) -> Message:
     db = db_session(settings)
     try:
         conversation = db.get(Conversation, conversation_id)
         take_over(db, conversation)
         try:
-            message = send_staff_reply(db, conversation, text, author="medewerker@gemeente.nl")
+            outbound = whatsapp_outbound(settings)
+            message = outbound.send_staff_reply(db, conversation, text, author="medewerker@gemeente.nl")
         finally:
             db.commit()
         return message
@@ -314,21 +335,17 @@ def _age_window(settings, conversation_id: str, hours: int = 30) -> None:
     db.close()
 
 
-def test_outside_the_window_the_template_invites_and_the_text_waits(settings, twilio_api):
-    import dataclasses
-
-    wa_settings = dataclasses.replace(twilio_settings(settings, twilio_api.url), whatsapp_template_sid="HX" + "2" * 32)
-    client = make_channel_app(wa_settings).test_client()
-    send(client, "hallo")
-    [conversation] = conversations(wa_settings)
-    _age_window(wa_settings, conversation.id)
-    _staff_reply(wa_settings, conversation.id, "We hebben een afspraak voor u gemaakt.")
+def test_outside_the_window_the_template_invites_and_the_text_waits(template_settings, template_client, twilio_api):
+    send(template_client, "hallo")
+    [conversation] = conversations(template_settings)
+    _age_window(template_settings, conversation.id)
+    _staff_reply(template_settings, conversation.id, "We hebben een afspraak voor u gemaakt.")
     [call] = twilio_api.requests
-    assert call["form"]["ContentSid"] == "HX" + "2" * 32 and "Body" not in call["form"]
+    assert call["form"]["ContentSid"] == TEMPLATE_SID and "Body" not in call["form"]
     # The resident answers the invitation: the held staff text comes with our answer.
-    replies = bodies(send(client, "ok"))
+    replies = bodies(send(template_client, "ok"))
     assert replies[0] == "We hebben een afspraak voor u gemaakt."
-    assert bodies(send(client, "nog iets")) == []  # delivered once, not again
+    assert bodies(send(template_client, "nog iets")) == []  # delivered once, not again
 
 
 def test_outside_the_window_without_template_the_text_is_held(wa_client, wa_settings, twilio_api):
@@ -390,8 +407,6 @@ def test_dev_key_is_made_once_private_and_reused(settings):
 
 
 def test_configured_key_is_used_and_a_bad_key_is_a_clear_error(settings):
-    import dataclasses
-
     from cryptography.fernet import Fernet
 
     key = Fernet.generate_key().decode()

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from conversations.models import Conversation, Message, Sender
-from conversations.outbound import send_staff_reply, take_over
+from conversations.outbound import Outbound, take_over
 from core.config import load_settings
 from tests.browser_support import ARTIFACTS, chromium, run_axe
 from tests.conftest import free_port
@@ -323,7 +323,7 @@ def test_a_staff_reply_arrives_while_the_resident_waits(page, server):
     db = db_session(server["settings"])
     conversation = db.get(Conversation, conversation_id)
     take_over(db, conversation)
-    send_staff_reply(
+    Outbound().send_staff_reply(  # the web needs no sender: the widget polls
         db, conversation, "Goedemiddag, u spreekt met Sanne van het loket. Waar kan ik u mee helpen?", author="sanne"
     )
     db.commit()
@@ -335,7 +335,7 @@ def test_a_staff_reply_arrives_while_the_resident_waits(page, server):
     # With the panel closed, a new staff message shows on the launcher.
     page.get_by_role("button", name="Sluiten").click()
     db = db_session(server["settings"])
-    send_staff_reply(db, db.get(Conversation, conversation_id), "Bent u er nog?", author="sanne")
+    Outbound().send_staff_reply(db, db.get(Conversation, conversation_id), "Bent u er nog?", author="sanne")
     db.commit()
     db.close()
     page.get_by_text("nieuw bericht").wait_for(timeout=15_000)
@@ -425,7 +425,7 @@ def test_axe_reports_no_serious_or_critical_wcag21aa_violations(browser, server)
             )
             conversation = db.get(Conversation, conversation_id)
             take_over(db, conversation)
-            send_staff_reply(db, conversation, "Hallo, ik help u verder.", author="sanne")
+            Outbound().send_staff_reply(db, conversation, "Hallo, ik help u verder.", author="sanne")
             db.commit()
             db.close()
             page.get_by_text("ik help u verder").wait_for(timeout=10_000)

@@ -39,7 +39,6 @@ from conversations.models import (
     claim_first_delivery,
     utcnow,
 )
-from conversations.outbound import register_sender
 from core.config import Settings
 from webhooks.choices import match_choice, payload_of, pending_choices
 from webhooks.twilio_rest import twilio_client
@@ -125,10 +124,11 @@ def _twiml(replies: list[Reply], *, again: bool = False) -> Response:
     one that another answer or a REST call took meanwhile is left to that one. again: a
     repeated webhook, whose earlier answer Twilio did not get."""
     claimed_here = g.setdefault("outbox_claimed", {})
+    bodies = {reply.id: whatsapp_texts(reply) for reply in replies if isinstance(reply, Message)}
     fresh = []
     for reply in replies:
         if isinstance(reply, Message) and reply.id not in claimed_here:
-            if whatsapp_texts(reply):
+            if bodies[reply.id]:
                 fresh.append(reply)
             else:
                 reply.delivery = Delivery.INTERNAL  # nothing to say on WhatsApp (a bot payload only)
@@ -139,7 +139,7 @@ def _twiml(replies: list[Reply], *, again: bool = False) -> Response:
             response.message(reply)
         elif reply.id in claimed_here:
             url = status_url(_settings(), reply, reply.delivery_attempts)
-            for text in whatsapp_texts(reply):
+            for text in bodies[reply.id]:
                 response.message(text, action=url, method="POST")
     g.db.commit()
     return Response(str(response), mimetype="application/xml")
@@ -424,4 +424,4 @@ def make_sender(settings: Settings):
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    register_sender("whatsapp", make_sender(app.config["IAD_SETTINGS"]))
+    app.extensions["outbound"].register("whatsapp", make_sender(app.config["IAD_SETTINGS"]))
