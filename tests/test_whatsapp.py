@@ -34,7 +34,8 @@ _sids = iter(range(1, 10_000))
 
 
 def new_sid() -> str:
-    return f"SM{next(_sids):032x}"
+    # Residents' message ids start with "f": never one the Twilio stand-in gives ours (SM0...1, ...).
+    return f"SMf{next(_sids):031x}"
 
 
 @pytest.fixture
@@ -308,6 +309,25 @@ def _staff_reply(settings, conversation_id: str, text: str) -> Message:
         return message
     finally:
         db.close()
+
+
+def test_each_app_sends_with_its_own_channel_settings(wa_client, wa_settings, twilio_api):
+    """Two apps in one process (a region's web workers, the worker beside the web app): each
+    sends with the senders its own factory registered, not with whichever app came last."""
+    send(wa_client, "ik wil iemand spreken")
+    [conversation] = conversations(wa_settings)
+    first = wa_client.application
+    make_channel_app(dataclasses.replace(wa_settings, twilio_account_sid="AC" + "9" * 32))  # made later
+    db = db_session(wa_settings)
+    try:
+        c = db.get(Conversation, conversation.id)
+        take_over(db, c)
+        first.extensions["outbound"].send_staff_reply(db, c, "Goedemiddag.", author="sanne")
+        db.commit()
+    finally:
+        db.close()
+    [call] = twilio_api.requests
+    assert call["path"] == f"/2010-04-01/Accounts/{'AC' + '1' * 32}/Messages.json"
 
 
 def test_staff_reply_inside_the_window_goes_out_as_free_text(wa_client, wa_settings, twilio_api):
