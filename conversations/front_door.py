@@ -34,6 +34,7 @@ from understanding.answers import NO, YES, yes_or_no
 from understanding.crisis import CrisisVerdict
 from understanding.crisis import detect as detect_crisis
 from understanding.language import detect_language
+from understanding.signalen import predict as detect_signals
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,23 @@ CRISIS_BOT_WAIT_SECONDS = 0.5
 BOT_WAIT_SECONDS = 5.0
 # What the bot hears instead of the number (the handover form's slot, as a button would set it).
 CALLBACK_NUMBER_GIVEN = '/affirm{"handover_telefoon": "ontvangen"}'
+
+
+def worry_about_someone_else(session: Session, message: Message) -> bool:
+    """Does the resident write about someone else (a neighbour, a parent: a melder)? Read by
+    the learned handover signals (zorg_om_ander) in this message or the resident's one before,
+    so the safety question asks about that person and not about the melder."""
+    earlier = session.scalar(
+        select(Message.text)
+        .where(
+            Message.conversation_id == message.conversation_id,
+            Message.sender == Sender.RESIDENT,
+            Message.id < message.id,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return any("zorg_om_ander" in detect_signals(text) for text in (message.text, earlier) if text)
 
 
 @dataclass
@@ -181,7 +199,9 @@ class FrontDoor:
             # Hold the message for the bot; one question in this turn: the safety question.
             conversation.safety_check = verdict.code
             conversation.safety_check_message_id = message.id
-            reply(Sender.SYSTEM, safety_question(verdict.code, lang, self.settings), safety_buttons(lang))
+            about_other = worry_about_someone_else(session, message)
+            question = safety_question(verdict.code, lang, self.settings, about_someone_else=about_other)
+            reply(Sender.SYSTEM, question, safety_buttons(lang))
             asks_safety = True
         if removed:
             reply(Sender.SYSTEM, removed_notice(removed, lang))

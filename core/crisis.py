@@ -46,6 +46,9 @@ class CrisisHelp:
     contact: dict[str, str]  # language -> the numbers, as a sentence
     intro: dict[str, str]  # language -> the warm line before the numbers ("" for none)
     question: dict[str, str]  # language -> the safety question when it is possible
+    # language -> the safety question when the resident writes about someone else (a melder):
+    # asked about that person, never about the melder
+    question_other: dict[str, str]
 
     @property
     def reply(self) -> dict[str, str]:
@@ -75,6 +78,12 @@ def crisis_help(code: str, settings: Settings | None = None) -> CrisisHelp:
                 "en": "I want to be sure: are you thinking about ending your life or hurting yourself? "
                 "You can talk to someone day and night: call 113 or free 0800-0113.",
             },
+            {
+                "nl": "Ik wil het even zeker weten: denkt deze persoon erover om zichzelf iets aan te doen? "
+                "Ook als u zich zorgen maakt om iemand, kunt u 113 bellen, dag en nacht: 113 of gratis 0800-0113.",
+                "en": "I want to be sure: is this person thinking about ending their life or hurting themselves? "
+                "113 also helps people who worry about someone, day and night: call 113 or free 0800-0113.",
+            },
         )
     if code == "geweld":
         return CrisisHelp(
@@ -96,20 +105,22 @@ def crisis_help(code: str, settings: Settings | None = None) -> CrisisHelp:
                 "en": "I want to be sure: is someone at home hurting, threatening or controlling you or a child? "
                 "Veilig Thuis helps, free, day and night: 0800-2000.",
             },
+            {
+                "nl": "Ik wil het even zeker weten: doet iemand deze persoon of een kind pijn, of wordt hij of zij "
+                "bedreigd? Ook als u het alleen ziet of hoort, helpt Veilig Thuis: gratis 0800-2000, dag en nacht.",
+                "en": "I want to be sure: is someone hurting or threatening this person or a child? Veilig Thuis "
+                "also helps when you only see or hear it: free 0800-2000, day and night.",
+            },
         )
     if code == "acuut_gevaar":
+        question = {
+            "nl": "Ik wil het even zeker weten: is er nu gevaar, of is iemand nu erg ziek of gewond? "
+            "Bel dan meteen 112.",
+            "en": "I want to be sure: is there danger right now, or is someone very ill or hurt right now? "
+            "Then call 112 straight away.",
+        }
         return CrisisHelp(
-            code,
-            "112",
-            None,
-            {"nl": "Bel nu 112.", "en": "Call 112 now."},
-            {"nl": "", "en": ""},
-            {
-                "nl": "Ik wil het even zeker weten: is er nu gevaar, of is iemand nu erg ziek of gewond? "
-                "Bel dan meteen 112.",
-                "en": "I want to be sure: is there danger right now, or is someone very ill or hurt right now? "
-                "Then call 112 straight away.",
-            },
+            code, "112", None, {"nl": "Bel nu 112.", "en": "Call 112 now."}, {"nl": "", "en": ""}, question, question
         )
     if code == "dakloos_vannacht":
         number = s.night_shelter_phone
@@ -128,9 +139,22 @@ def crisis_help(code: str, settings: Settings | None = None) -> CrisisHelp:
                 "en": f"I want to be sure: do you not know yet where you can sleep tonight? Then call the night "
                 f"shelter: {number}.",
             },
+            {
+                "nl": f"Ik wil het even zeker weten: weet deze persoon nog niet waar hij of zij vannacht kan slapen? "
+                f"Bel dan de nachtopvang op {number}.",
+                "en": f"I want to be sure: does this person not know yet where to sleep tonight? Then call the "
+                f"night shelter: {number}.",
+            },
         )
     if code == "verward":
         number = s.police_non_urgent_phone
+        # The same question about anyone: the resident may be the one who is worried.
+        question = {
+            "nl": f"Ik wil het even zeker weten: is iemand nu zo in de war dat het niet veilig is? "
+            f"Bel dan de politie (geen spoed) op {number}. {danger_nl}",
+            "en": f"I want to be sure: is someone so confused right now that it is not safe? Then call the "
+            f"police (no emergency): {number}. {danger_en}",
+        }
         return CrisisHelp(
             code,
             number,
@@ -143,12 +167,8 @@ def crisis_help(code: str, settings: Settings | None = None) -> CrisisHelp:
                 "nl": "Goed dat u zich zorgen maakt om deze persoon.",
                 "en": "It is good that you are worried about this person.",
             },
-            {
-                "nl": f"Ik wil het even zeker weten: is iemand nu zo in de war dat het niet veilig is? "
-                f"Bel dan de politie (geen spoed) op {number}. {danger_nl}",
-                "en": f"I want to be sure: is someone so confused right now that it is not safe? Then call the "
-                f"police (no emergency): {number}. {danger_en}",
-            },
+            question,
+            question,
         )
     raise KeyError(code)
 
@@ -162,9 +182,13 @@ def crisis_reply(code: str, lang: str | None = "nl", settings: Settings | None =
     return crisis_help(code, settings).reply[_lang(lang)]
 
 
-def safety_question(code: str, lang: str | None = "nl", settings: Settings | None = None) -> str:
-    """The direct, warm question for a possible crisis, with the number in it."""
-    return crisis_help(code, settings).question[_lang(lang)]
+def safety_question(
+    code: str, lang: str | None = "nl", settings: Settings | None = None, *, about_someone_else: bool = False
+) -> str:
+    """The direct, warm question for a possible crisis, with the number in it. About someone
+    else (a neighbour, a daughter who worries): asked about that person, not the resident."""
+    help_ = crisis_help(code, settings)
+    return (help_.question_other if about_someone_else else help_.question)[_lang(lang)]
 
 
 # The two answers to the safety question, as buttons; typed answers are read by

@@ -51,6 +51,35 @@ def test_a_possible_crisis_asks_the_safety_question_and_holds_the_message(db, se
     assert outcome.message.crisis is None and conversation.crisis is None
 
 
+WORRY = "mijn buurvrouw zegt steeds dat het voor haar niet meer hoeft"
+
+
+@pytest.mark.parametrize("worry_in", ["this message", "the message before"])
+def test_about_someone_else_the_safety_question_asks_about_that_person(db, settings, verdicts, monkeypatch, worry_in):  # noqa: F811
+    """A neighbour who worries is asked about the neighbour, never "denkt u erover om uzelf
+    iets aan te doen?"."""
+    worried = WORRY if worry_in == "this message" else "ik maak me zorgen om mijn buurvrouw"
+    monkeypatch.setattr(front_door_module, "detect_signals", lambda t: {"zorg_om_ander": [t]} if t == worried else {})
+    verdicts[WORRY] = CrisisVerdict("suicide", POSSIBLE, 0.8, "model")
+    bot, door, conversation = door_with(db, settings)
+    if worry_in == "the message before":
+        door.receive(db, conversation, worried)
+    outcome = door.receive(db, conversation, WORRY)
+    [question] = outcome.replies
+    assert question.text == safety_question("suicide", "nl", settings, about_someone_else=True)
+    assert "deze persoon" in question.text and "uzelf" not in question.text and "113" in question.text
+
+
+@pytest.mark.parametrize("code", ["suicide", "geweld", "acuut_gevaar", "dakloos_vannacht", "verward"])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_every_safety_question_about_someone_else_names_the_number_and_not_the_resident(settings, code, lang):
+    from core.crisis import crisis_help
+
+    question = safety_question(code, lang, settings, about_someone_else=True)
+    assert crisis_help(code, settings).number in question
+    assert not any(word in question for word in ("uzelf", " u kunt slapen", "yourself", "you can sleep", "you or "))
+
+
 @pytest.mark.parametrize("answer", ["ja", "eh ja", "weet ik niet", "/affirm"])
 def test_yes_or_doubt_to_the_safety_question_gives_the_numbers_first(db, settings, verdicts, answer):  # noqa: F811
     verdicts[HELD] = CrisisVerdict("suicide", POSSIBLE, 0.8, "model")
