@@ -81,6 +81,23 @@ def test_blind_set_targets():
     assert right_code >= 0.85
 
 
+def test_second_blind_set_targets():
+    """eval/blind2 (written 2026-12-07 by a helper that saw neither code nor corpus)."""
+    cases = yaml.safe_load((PROJECT_ROOT / "eval" / "blind2" / "nlu.yml").read_text(encoding="utf-8"))
+    recall, right_code, false_alarms = _rates(cases)
+    assert recall >= 0.95
+    assert false_alarms <= 0.10
+    assert right_code >= 0.90
+
+
+def test_worry_about_someone_else_is_heard_by_the_learned_signals():
+    """What the front door reads to ask the safety question about the other person."""
+    from understanding.signalen import predict
+
+    assert "zorg_om_ander" in predict("Ik maak me grote zorgen om mijn buurman, hij komt al weken de deur niet uit.")
+    assert "zorg_om_ander" not in predict("Hoe vraag ik bijzondere bijstand aan voor een nieuwe wasmachine?")
+
+
 def test_each_text_is_embedded_once_and_comes_back_in_the_order_asked():
     from knowledge.embeddings import embed_queries
     from understanding import models
