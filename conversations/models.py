@@ -219,4 +219,9 @@ def conversation_summary(conversation: Conversation) -> dict:
         "crisis": conversation.crisis,
         "handover_offered": conversation.handover_reason is not None,
         "handover_reason": conversation.handover_reason,
+        # A bot call for one of the resident's messages is still running (after a crisis turn
+        # the numbers go out at once and the bot's part follows): more is coming.
+        "bot_answering": any(
+            m.sender == Sender.RESIDENT and m.bot_delivery == BotDelivery.SENDING for m in conversation.messages
+        ),
     }

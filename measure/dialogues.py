@@ -47,6 +47,20 @@ class WebChatDriver:
         return response.json()
 
 
+# After the last turn the bot may still be answering (a crisis turn waits for the bot only
+# 0.5 s; the widget shows what follows): read the summary once it is done, as a resident sees it.
+SETTLE_SECONDS = 15.0
+
+
+def _settled_summary(driver, conversation_id: str) -> dict:
+    deadline = time.monotonic() + SETTLE_SECONDS
+    summary = driver.summary(conversation_id)
+    while summary.get("bot_answering") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        summary = driver.summary(conversation_id)
+    return summary
+
+
 def _f1(tp: int, fp: int, fn: int) -> float:
     return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
 
@@ -87,7 +101,7 @@ def evaluate_dialogues(cases_path: Path, base_url: str, settings: Settings, chan
             bot_said.append([reply[:REPLY_CHARS] for reply in replies])
             if expect.get("crisis") and number == expect.get("crisis_turn"):
                 first_reply_after_crisis = replies[0] if replies else ""
-        summary = driver.summary(conversation_id)
+        summary = _settled_summary(driver, conversation_id)
         handover_ok = summary["handover_offered"] == bool(expect.get("handover"))
         handover_right += handover_ok
         expected, got = set(expect.get("levensgebieden") or []), set(summary["levensgebieden"])

@@ -13,7 +13,7 @@ import pytest
 
 from conversations import front_door as front_door_module
 from conversations.front_door import FrontDoor
-from conversations.models import BotDelivery, Message, Sender, Status
+from conversations.models import BotDelivery, Conversation, Message, Sender, Status, conversation_summary
 from conversations.rasa_client import BotReply
 from core.config import ConfigError
 from core.crisis import POSSIBLE, SURE, crisis_reply, safety_question
@@ -164,6 +164,7 @@ def test_crisis_numbers_do_not_wait_for_a_hanging_bot(db, settings, verdicts, mo
     db.commit()
     outcome = door.receive(db, conversation, text)
     assert [m.text for m in outcome.replies] == [crisis_reply("suicide", "nl", settings)]
+    assert conversation_summary(conversation)["bot_answering"]  # the widget knows more is coming
     bot.release.set()  # the bot answers after all: its reply is stored for the widget to fetch
     for _ in range(100):
         db.expire_all()
@@ -173,6 +174,7 @@ def test_crisis_numbers_do_not_wait_for_a_hanging_bot(db, settings, verdicts, mo
         time.sleep(0.05)
     assert [m.text for m in late] == ["Wilt u dat iemand van het wijkteam contact met u opneemt?"]
     assert late[0].in_reply_to == outcome.message.id
+    assert not conversation_summary(db.get(Conversation, conversation.id))["bot_answering"]
 
 
 def test_outside_development_a_placeholder_crisis_number_refuses_to_start(settings):
